@@ -1,0 +1,82 @@
+/* Helpers for complete responses: status/reason, content-length, OpenAI error bodies and JSON string quoting. */
+#include "respond.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+const char *mock_reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return status < 400 ? "OK" : "Error";
+    }
+}
+
+void mock_respond(h2o_req_t *req, int status, const char *content_type, h2o_iovec_t body)
+{
+    static h2o_generator_t generator = {NULL, NULL};
+
+    req->res.status = status;
+    req->res.reason = mock_reason(status);
+    req->res.content_length = body.len;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type, strlen(content_type));
+    h2o_start_response(req, &generator);
+    h2o_send(req, &body, 1, H2O_SEND_STATE_FINAL);
+}
+
+void mock_respond_json_owned(h2o_req_t *req, int status, char *json)
+{
+    if (json == NULL) {
+        mock_respond_error(req, 500, "server_error", "out_of_memory", "mock out of memory", 0);
+        return;
+    }
+    h2o_iovec_t body = h2o_strdup(&req->pool, json, strlen(json));
+    free(json);
+    mock_respond(req, status, "application/json", body);
+}
+
+void mock_respond_error(h2o_req_t *req, int status, const char *type, const char *code, const char *message, int with_param)
+{
+    size_t cap = strlen(type) + strlen(code) + strlen(message) + 80;
+    char *buf = h2o_mem_alloc_pool(&req->pool, cap);
+    int n = snprintf(buf, cap, "{\"error\":{\"message\":\"%s\",\"type\":\"%s\",\"code\":\"%s\"%s}}", message, type, code,
+                     with_param ? ",\"param\":null" : "");
+    mock_respond(req, status, "application/json", h2o_iovec_init(buf, (size_t)n));
+}
+
+h2o_iovec_t mock_json_quote(h2o_mem_pool_t *pool, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    char *dst = h2o_mem_alloc_pool(pool, len * 6 + 2), *p = dst; /* worst case: every byte as \u00XX */
+
+    *p++ = '"';
+    for (size_t i = 0; i != len; ++i) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            *p++ = '\\';
+            *p++ = (char)c;
+        } else if (c < 0x20) {
+            memcpy(p, "\\u00", 4);
+            p[4] = hex[c >> 4];
+            p[5] = hex[c & 15];
+            p += 6;
+        } else {
+            *p++ = (char)c;
+        }
+    }
+    *p++ = '"';
+    return h2o_iovec_init(dst, (size_t)(p - dst));
+}

@@ -1,0 +1,111 @@
+-- lib/pick.lua: candidate parsing and the weighted draw that chooses a
+-- provider account. Local functions only (see lib/common.lua).
+--
+-- Candidates arrive as a count followed by that many triples in ARGV:
+--   ARGV[o] = n, then for i = 1..n:
+--   ARGV[o+3i-2] = account id, ARGV[o+3i-1] = priority (integer, higher
+--   first), ARGV[o+3i] = weight (integer >= 1);
+-- and, in the same order, KEYS[k+i] = "ah:acct:<id>" (the account's runtime
+-- hash; checked, so a misordered call fails loudly instead of reading the
+-- wrong account's state).
+--
+-- Selection: skip candidates with disabled = "1" and those whose
+-- cooldown_until (unix ms) is later than now; among the rest keep the highest
+-- priority present; walk the kept ones in the given order, accumulating
+-- weights, and take the first whose cumulative weight exceeds r * total.
+-- r in [0, 1) comes from the caller, so a test can pin the draw.
+--
+-- Functions: pick_parse_r, pick_count and pick_parse check the input (call
+-- them before any write, so a malformed call changes nothing); pick_choose
+-- reads the accounts' state and draws; pick does all of it at once.
+
+-- Parse and check the draw's random number, a decimal string in [0, 1).
+local function pick_parse_r(v)
+  local r = tonumber(v)
+  -- written so that NaN fails too
+  if type(v) ~= 'string' or r == nil or not (r >= 0 and r < 1) then
+    ah_fail('r must be a decimal in [0, 1), got ' .. tostring(v))
+  end
+  return r
+end
+
+-- Number of candidates announced at ARGV[argv_offset].
+local function pick_count(argv_offset)
+  local n = ah_int(ARGV[argv_offset], 'candidate count')
+  if n < 0 then
+    ah_fail('candidate count must be >= 0, got ' .. n)
+  end
+  return n
+end
+
+-- Parse the candidates into a list of {id, key, priority, weight}, checking
+-- every field and the KEYS that go with them.
+local function pick_parse(keys_offset, argv_offset)
+  local n = pick_count(argv_offset)
+  local list = {}
+  for i = 1, n do
+    local a = argv_offset + 3 * (i - 1)
+    local id = ARGV[a + 1]
+    if id == nil or id == '' then
+      ah_fail('candidate ' .. i .. ': missing account id')
+    end
+    local priority = ah_int(ARGV[a + 2], 'candidate ' .. i .. ' priority')
+    local weight = ah_int(ARGV[a + 3], 'candidate ' .. i .. ' weight')
+    if weight < 1 then
+      ah_fail('candidate ' .. i .. ': weight must be >= 1, got ' .. weight)
+    end
+    local key = KEYS[keys_offset + i]
+    if key ~= AH_ACCT_PREFIX .. id then
+      ah_fail('candidate ' .. i .. ': KEYS[' .. (keys_offset + i) .. '] is '
+        .. tostring(key) .. ', expected ' .. AH_ACCT_PREFIX .. id)
+    end
+    list[i] = {id = id, key = key, priority = priority, weight = weight}
+  end
+  return list
+end
+
+-- Choose one account among the parsed candidates `list` (from pick_parse)
+-- with the draw r (a number, from pick_parse_r) at time now_ms.
+-- Returns the chosen id; or nil and the soonest remaining cooldown in ms
+-- among cooling candidates, -1 when none is cooling (all disabled, or no
+-- candidates at all).
+local function pick_choose(list, r, now_ms)
+  local kept, total, best = {}, 0, nil
+  local soonest = nil
+  for _, c in ipairs(list) do
+    local st = redis.call('HMGET', c.key, 'cooldown_until', 'disabled')
+    local until_ms = tonumber(st[1]) or 0
+    if st[2] == '1' then
+      -- disabled until an operator resets it: never a retry time
+    elseif until_ms > now_ms then
+      local left = until_ms - now_ms
+      if soonest == nil or left < soonest then soonest = left end
+    else
+      if best == nil or c.priority > best then
+        best, kept, total = c.priority, {}, 0
+      end
+      if c.priority == best then
+        kept[#kept + 1] = c
+        total = total + c.weight
+      end
+    end
+  end
+  if #kept == 0 then
+    return nil, soonest or -1
+  end
+  local target = r * total
+  local acc = 0
+  for _, c in ipairs(kept) do
+    acc = acc + c.weight
+    if acc > target then return c.id end
+  end
+  -- unreachable for r < 1 unless r * total rounded up to total
+  return kept[#kept].id
+end
+
+-- pick_parse, pick_parse_r and pick_choose in one call, for scripts that
+-- have nothing to write before the choice.
+local function pick(keys_offset, argv_offset, r_text, now_ms)
+  local r = pick_parse_r(r_text)
+  return pick_choose(pick_parse(keys_offset, argv_offset), r, now_ms)
+end

@@ -1,0 +1,134 @@
+// failover.lua: recording a failure (disable, cool, none) and choosing the
+// next account; a real 1-second cooldown running out.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { acctKey, admit, candidates, seedKeyAndUser, serverNowMs, sleep, useRedis } from './fixtures.mjs';
+
+const h = useRedis();
+
+function failover(failed, { action = 'cool', secs = 300, reason = 'upstream 500', status = 500, r = '0', cands = [['next', 0, 1]] } = {}) {
+  const c = candidates(cands);
+  return h.run('failover', [acctKey(failed), ...c.keys], [action, String(secs), reason, String(status), r, ...c.args]);
+}
+
+test('cool: sets cooldown_until = now + s*1000, counts the error, returns the next account', async () => {
+  const t0 = await serverNowMs(h.client);
+  assert.deepEqual(await failover('a', { secs: 300, cands: [['b', 0, 1], ['c', 0, 3]], r: '0.5' }), ['ok', 'c']);
+  const t1 = await serverNowMs(h.client);
+  const st = await h.client.hgetall(acctKey('a'));
+  const until = Number(st.cooldown_until);
+  assert.match(st.cooldown_until, /^\d{13}$/);
+  assert.ok(until >= t0 + 300_000 && until <= t1 + 300_000, `cooldown_until ${until} not in [${t0 + 300_000}, ${t1 + 300_000}]`);
+  assert.deepEqual({ ...st, cooldown_until: 'x' },
+    { cooldown_until: 'x', errors: '1', requests: '1', last_error: 'upstream 500', last_status: '500' });
+  // the cooled account is now skipped by admission
+  await seedKeyAndUser(h.client);
+  assert.deepEqual(await admit(h, { cands: [['a', 5, 1], ['b', 0, 1]] }), ['ok', 'b', 'k1', 'u1']);
+});
+
+test('re-cooling keeps the later deadline', async () => {
+  await failover('a', { secs: 300 });
+  const first = Number(await h.client.hget(acctKey('a'), 'cooldown_until'));
+  await failover('a', { secs: 60, reason: 'upstream 429', status: 429 });
+  assert.equal(Number(await h.client.hget(acctKey('a'), 'cooldown_until')), first, 'a shorter cooldown must not shorten');
+  assert.equal(await h.client.hget(acctKey('a'), 'last_error'), 'upstream 429');
+  const t0 = await serverNowMs(h.client);
+  await failover('a', { secs: 600 });
+  const third = Number(await h.client.hget(acctKey('a'), 'cooldown_until'));
+  assert.ok(third >= t0 + 600_000 && third > first, 'a longer cooldown extends');
+  assert.equal(await h.client.hget(acctKey('a'), 'errors'), '3');
+  assert.equal(await h.client.hget(acctKey('a'), 'requests'), '3');
+});
+
+test('disable: stays disabled through later failures and cooldown expiry, until reset', async () => {
+  assert.deepEqual(await failover('a', { action: 'disable', reason: 'upstream 401', status: 401 }), ['ok', 'next']);
+  let st = await h.client.hgetall(acctKey('a'));
+  assert.equal(st.disabled, '1');
+  assert.equal(st.disabled_reason, 'upstream 401');
+  assert.equal(st.last_status, '401');
+  assert.equal(st.cooldown_until, undefined, 'disable sets no cooldown');
+  // a later cooling failure does not lift it, and an expired cooldown does not either
+  await failover('a', { action: 'cool', secs: 0, reason: 'upstream 503', status: 503 });
+  st = await h.client.hgetall(acctKey('a'));
+  assert.equal(st.disabled, '1');
+  assert.equal(st.disabled_reason, 'upstream 401');
+  assert.ok(Number(st.cooldown_until) <= await serverNowMs(h.client));
+  await seedKeyAndUser(h.client);
+  assert.deepEqual(await admit(h, { cands: [['a', 0, 1]] }), ['err', 'no_available_account', -1]);
+  assert.deepEqual(await h.run('failover', [acctKey('x'), acctKey('a')], ['none', '0', 'timeout', '0', '0', '1', 'a', '0', '1']),
+    ['err', 'no_available_account', -1]);
+  assert.equal(await h.run('account_reset', [acctKey('a')], []), 1);
+  assert.deepEqual(await admit(h, { cands: [['a', 0, 1]] }), ['ok', 'a', 'k1', 'u1']);
+});
+
+test('none: only counts the error', async () => {
+  assert.deepEqual(await failover('a', { action: 'none', secs: 300, reason: 'connect refused', status: 0 }), ['ok', 'next']);
+  assert.deepEqual(await h.client.hgetall(acctKey('a')),
+    { errors: '1', requests: '1', last_error: 'connect refused', last_status: '0' });
+});
+
+test('counters add up on existing state', async () => {
+  await h.client.hset(acctKey('a'), 'requests', '10', 'errors', '2', 'latency_ewma_ms', '120.5');
+  await failover('a', { action: 'none' });
+  await failover('a', { action: 'cool', secs: 1 });
+  const st = await h.client.hgetall(acctKey('a'));
+  assert.equal(st.requests, '12');
+  assert.equal(st.errors, '4');
+  assert.equal(st.latency_ewma_ms, '120.5');
+});
+
+test('no remaining candidate: no_available_account with -1, the failure still recorded', async () => {
+  assert.deepEqual(await failover('a', { cands: [] }), ['err', 'no_available_account', -1]);
+  assert.equal(await h.client.hget(acctKey('a'), 'errors'), '1');
+  assert.ok(Number(await h.client.hget(acctKey('a'), 'cooldown_until')) > 0);
+});
+
+test('remaining candidates all cooling: retry_ms is the soonest', async () => {
+  const t0 = await serverNowMs(h.client);
+  await h.client.hset(acctKey('b'), 'cooldown_until', String(t0 + 9000));
+  await h.client.hset(acctKey('c'), 'cooldown_until', String(t0 + 4000));
+  const reply = await failover('a', { secs: 1, cands: [['b', 0, 1], ['c', 0, 1]] });
+  const t1 = await serverNowMs(h.client);
+  assert.deepEqual(reply.slice(0, 2), ['err', 'no_available_account']);
+  // not the failed account's own 1 s cooldown: it is not a candidate
+  assert.ok(reply[2] <= 4000 && reply[2] >= 4000 - (t1 - t0), `retry_ms = ${reply[2]}`);
+});
+
+test('a 1-second cooldown runs out and the account is picked again', async () => {
+  await seedKeyAndUser(h.client);
+  const t0 = Date.now();
+  assert.deepEqual(await failover('a', { secs: 1, cands: [] }), ['err', 'no_available_account', -1]);
+  const until = Number(await h.client.hget(acctKey('a'), 'cooldown_until'));
+  const first = await admit(h, { cands: [['a', 0, 1]] });
+  assert.deepEqual(first.slice(0, 2), ['err', 'no_available_account']);
+  assert.ok(first[2] > 0 && first[2] <= 1000, `retry_ms = ${first[2]}`);
+  let reply = first;
+  let polls = 0;
+  while (reply[0] !== 'ok') {
+    assert.ok(Date.now() - t0 < 5000, 'still cooling after 5 s');
+    await sleep(50);
+    reply = await admit(h, { cands: [['a', 0, 1]] });
+    polls++;
+  }
+  assert.deepEqual(reply, ['ok', 'a', 'k1', 'u1']);
+  assert.ok(polls >= 5, `picked again too early (after ${polls} polls)`);
+  assert.ok(await serverNowMs(h.client) >= until, 'picked before cooldown_until');
+});
+
+test('malformed calls are errors and record nothing', async () => {
+  const bad = [
+    [['explode', '0', 'x', '500', '0', '0'], /action must be disable, cool or none/],
+    [['cool', '-5', 'x', '500', '0', '0'], /cooldown seconds must be in \[0, 1e9\]/],
+    [['cool', '1.5', 'x', '500', '0', '0'], /cooldown seconds must be a decimal integer/],
+    [['cool', '10', 'x', 'five hundred', '0', '0'], /upstream status must be a decimal integer/],
+    [['cool', '10', 'x', '500', '2', '0'], /r must be a decimal/],
+    [['cool', '10', 'x', '500', '0', '1', 'b', '0', '0'], /weight must be >= 1/],
+    [['cool', '10', 'x', '500', '0', '0', 'extra'], /expected 6 ARGV, got 7/],
+  ];
+  for (const [args, re] of bad) {
+    const keys = [acctKey('a'), ...(args[5] === '1' ? [acctKey('b')] : [])];
+    await assert.rejects(h.run('failover', keys, args), re, JSON.stringify(args));
+  }
+  assert.equal(await h.client.exists(acctKey('a')), 0);
+});

@@ -1,0 +1,162 @@
+/*
+ * Option table and loader (see options.h). Values are validated here so that
+ * the rest of the node can trust them.
+ */
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include "aihub/strutil.h"
+#include "config/options.h"
+
+enum { OPT_STR, OPT_INT, OPT_SIZE };
+
+typedef struct st_option_t {
+    const char *name;
+    int type;
+    size_t offset, size;
+    const char *def;
+    int64_t min, max;
+    const char *help;
+} option_t;
+
+#define STR(field, name, def, help) {name, OPT_STR, offsetof(ah_options_t, field), sizeof(((ah_options_t *)0)->field), def, 0, 0, help}
+#define INT(field, name, def, min, max, help) {name, OPT_INT, offsetof(ah_options_t, field), 0, def, min, max, help}
+#define SIZE(field, name, def, min, max, help) {name, OPT_SIZE, offsetof(ah_options_t, field), 0, def, min, max, help}
+
+static const option_t options[] = {
+    STR(listen, "AIHUB_LISTEN", "0.0.0.0:8080", "client API, admin API and console (HTTP/1.1 and h2c); port 0 picks a free port"),
+    STR(admin_listen, "AIHUB_ADMIN_LISTEN", "", "if set, /api/*, /admin/*, /auth/* and /metrics are served only here"),
+    STR(tls_listen, "AIHUB_TLS_LISTEN", "", "address for HTTP/1.1 and h2 over TLS (needs AIHUB_TLS_CERT and AIHUB_TLS_KEY)"),
+    STR(tls_cert, "AIHUB_TLS_CERT", "", "PEM certificate chain for AIHUB_TLS_LISTEN"),
+    STR(tls_key, "AIHUB_TLS_KEY", "", "PEM private key for AIHUB_TLS_LISTEN"),
+    STR(redis_url, "AIHUB_REDIS_URL", "redis://127.0.0.1:6379/0", "redis://[user:password@]host:port/db"),
+    STR(admin_key, "AIHUB_ADMIN_KEY", "", "admin API key (admin-key access is off when empty)"),
+    STR(secret_key, "AIHUB_SECRET_KEY", "", "required: at least 32 bytes, hex or base64; the same on every node"),
+    INT(threads, "AIHUB_THREADS", "0", 0, 256, "event-loop threads; 0 = the CPUs available"),
+    SIZE(max_body, "AIHUB_MAX_BODY", "8MiB", 1024, (int64_t)512 << 20, "request body limit"),
+    INT(drain_timeout_s, "AIHUB_DRAIN_TIMEOUT_S", "30", 0, 3600, "how long SIGTERM lets running requests finish"),
+    STR(trusted_proxies, "AIHUB_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is believed"),
+    STR(cors_origins, "AIHUB_CORS_ORIGINS", "", "comma-separated origins allowed to call client paths from browsers, or *"),
+    INT(redis_timeout_ms, "AIHUB_REDIS_TIMEOUT_MS", "2000", 10, 60000, "deadline of every Redis call"),
+    INT(header_timeout_ms, "AIHUB_HEADER_TIMEOUT_MS", "10000", 100, 600000, "HTTP/1 time to receive a request's headers and body, and keep-alive idle time"),
+    INT(idle_timeout_ms, "AIHUB_IDLE_TIMEOUT_MS", "60000", 100, 3600000, "HTTP/2 connection idle timeout"),
+    INT(h2_max_streams, "AIHUB_H2_MAX_STREAMS", "100", 1, 256, "concurrent HTTP/2 requests per connection"),
+    INT(config_poll_ms, "AIHUB_CONFIG_POLL_MS", "500", 50, 60000, "how often the configuration version is checked (pub/sub also signals changes)"),
+    STR(log_level, "AIHUB_LOG_LEVEL", "info", "debug, info, warn or error"),
+    INT(access_log, "AIHUB_ACCESS_LOG", "1", 0, 1, "1: one JSON line per client request on stdout"),
+    STR(config_file, "AIHUB_CONFIG", "", "optional file of KEY=VALUE lines with any of these variables"),
+};
+
+static int set_option(ah_options_t *o, const option_t *opt, const char *value, char *err, size_t errcap)
+{
+    char *base = (char *)o + opt->offset;
+    int64_t v;
+    switch (opt->type) {
+    case OPT_STR:
+        if (strlen(value) >= opt->size) {
+            snprintf(err, errcap, "%s is too long", opt->name);
+            return -1;
+        }
+        strcpy(base, value);
+        return 0;
+    case OPT_INT:
+        if (ah_parse_int64(value, strlen(value), &v) != 0)
+            goto bad;
+        break;
+    default:
+        if (ah_parse_size(value, &v) != 0)
+            goto bad;
+        break;
+    }
+    if (v < opt->min || v > opt->max) {
+        snprintf(err, errcap, "%s must be between %lld and %lld", opt->name, (long long)opt->min, (long long)opt->max);
+        return -1;
+    }
+    *(int64_t *)base = v;
+    return 0;
+bad:
+    snprintf(err, errcap, "%s: not a valid %s: '%s'", opt->name, opt->type == OPT_INT ? "integer" : "size", value);
+    return -1;
+}
+
+static const option_t *find_option(const char *name, size_t len)
+{
+    for (size_t i = 0; i != sizeof(options) / sizeof(options[0]); ++i)
+        if (strlen(options[i].name) == len && memcmp(options[i].name, name, len) == 0)
+            return &options[i];
+    return NULL;
+}
+
+static int load_file(ah_options_t *o, const char *path, char *err, size_t errcap)
+{
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL) {
+        snprintf(err, errcap, "cannot open AIHUB_CONFIG file %s", path);
+        return -1;
+    }
+    char line[2048];
+    int lineno = 0, rv = 0;
+    while (rv == 0 && fgets(line, sizeof(line), fp) != NULL) {
+        ++lineno;
+        line[strcspn(line, "\r\n")] = '\0';
+        char *p = line + strspn(line, " \t");
+        if (*p == '\0' || *p == '#')
+            continue;
+        char *eq = strchr(p, '=');
+        const option_t *opt = eq != NULL ? find_option(p, eq - p) : NULL;
+        if (opt == NULL) {
+            snprintf(err, errcap, "%s:%d: unknown setting", path, lineno);
+            rv = -1;
+        } else if (getenv(opt->name) == NULL) {
+            rv = set_option(o, opt, eq + 1, err, errcap);
+        }
+    }
+    fclose(fp);
+    return rv;
+}
+
+int ah_options_load(ah_options_t *o, char *err, size_t errcap)
+{
+    memset(o, 0, sizeof(*o));
+    for (size_t i = 0; i != sizeof(options) / sizeof(options[0]); ++i) {
+        const char *env = getenv(options[i].name);
+        if (set_option(o, &options[i], env != NULL ? env : options[i].def, err, errcap) != 0)
+            return -1;
+    }
+    if (o->config_file[0] != '\0' && load_file(o, o->config_file, err, errcap) != 0)
+        return -1;
+    if (o->threads == 0)
+        o->threads = ah_options_available_cpus();
+    if ((o->tls_listen[0] != '\0') != (o->tls_cert[0] != '\0' && o->tls_key[0] != '\0')) {
+        snprintf(err, errcap, "AIHUB_TLS_LISTEN, AIHUB_TLS_CERT and AIHUB_TLS_KEY go together");
+        return -1;
+    }
+    return 0;
+}
+
+void ah_options_usage(FILE *out)
+{
+    fprintf(out, "aihub-node: the AiHub gateway. Configured by environment variables:\n\n");
+    for (size_t i = 0; i != sizeof(options) / sizeof(options[0]); ++i)
+        fprintf(out, "  %-24s default '%s'\n      %s\n", options[i].name, options[i].def, options[i].help);
+}
+
+int ah_options_available_cpus(void)
+{
+    cpu_set_t set;
+    int n = 1;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0)
+        n = CPU_COUNT(&set);
+    FILE *fp = fopen("/sys/fs/cgroup/cpu.max", "r");
+    if (fp != NULL) {
+        char quota[32];
+        long period;
+        if (fscanf(fp, "%31s %ld", quota, &period) == 2 && strcmp(quota, "max") != 0 && period > 0) {
+            long q = atol(quota), cpus = (q + period - 1) / period;
+            if (cpus >= 1 && cpus < n)
+                n = (int)cpus;
+        }
+        fclose(fp);
+    }
+    return n < 1 ? 1 : n;
+}

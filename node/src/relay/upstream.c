@@ -1,0 +1,316 @@
+/*
+ * The upstream side of the relay: builds the provider request for the chosen
+ * account (URL, auth header, channel headers and parameter overrides, the
+ * upstream model name, and for streams a request for usage), runs it on the
+ * worker's curl multi, and turns curl's callbacks into relay events:
+ * response headers (commit or collect an error), body bytes (SSE events
+ * forwarded as they come, with back-pressure), and the end of the transfer.
+ */
+#include <string.h>
+#include "aihub/log.h"
+#include "http/buffer.h"
+#include "relay/relay_internal.h"
+
+#define DEFAULT_AZURE_API_VERSION "2024-10-21"
+
+/* the request body for this attempt: the client's JSON with the upstream's model and the channel's overrides */
+static char *build_body(ah_relay_t *r, const ah_candidate_t *c)
+{
+    const ah_channel_t *ch = c->account->channel;
+    json_t *b = json_copy(r->body); /* shallow: replace nested values, never edit them */
+    json_object_set_new(b, "model", json_string(c->upstream_model));
+    if (r->stream && !r->client_wants_usage) {
+        json_t *so = json_object_get(r->body, "stream_options");
+        so = json_is_object(so) ? json_deep_copy(so) : json_object();
+        json_object_set_new(so, "include_usage", json_true());
+        json_object_set_new(b, "stream_options", so);
+    }
+    if (ch->params_set != NULL)
+        json_object_update(b, ch->params_set);
+    if (ch->params_remove != NULL) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(ch->params_remove, i, v)
+        {
+            if (json_is_string(v))
+                json_object_del(b, json_string_value(v));
+        }
+    }
+    if (ch->type == AH_CHANNEL_AZURE)
+        json_object_del(b, "model");
+    char *text = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    return text;
+}
+
+static char *build_url(const ah_candidate_t *c)
+{
+    const ah_channel_t *ch = c->account->channel;
+    char *url;
+    if (ch->type == AH_CHANNEL_AZURE) {
+        const char *dep = json_string_value(json_object_get(ch->deployments, c->upstream_model));
+        char *esc = curl_easy_escape(NULL, dep != NULL ? dep : c->upstream_model, 0);
+        if (asprintf(&url, "%s/openai/deployments/%s/chat/completions?api-version=%s", ch->base_url, esc,
+                     ch->api_version != NULL ? ch->api_version : DEFAULT_AZURE_API_VERSION) < 0)
+            url = NULL;
+        curl_free(esc);
+    } else if (asprintf(&url, "%s/chat/completions", ch->base_url) < 0) {
+        url = NULL;
+    }
+    return url;
+}
+
+static void on_timer(ah_timer_t *t)
+{
+    ah_relay_t *r = H2O_STRUCT_FROM_MEMBER(ah_relay_t, timer, t);
+    r->timed_out = 1;
+    ah_relay_upstream_abort(r);
+}
+
+static int is_success(int status)
+{
+    return status >= 200 && status < 300;
+}
+
+static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
+{
+    ah_relay_t *r = ud;
+    size_t len = size * nitems;
+    if (len >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
+        r->retry_after = -1;
+    } else if (len > 12 && strncasecmp(buf, "retry-after:", 12) == 0) {
+        long v = strtol(buf + 12, NULL, 10);
+        if (v > 0)
+            r->retry_after = v;
+    } else if (len <= 2 && (buf[0] == '\r' || buf[0] == '\n')) {
+        long code = 0;
+        curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
+        if (code < 200)
+            return len; /* interim response */
+        r->headers_done = 1;
+        ah_timer_stop(&r->w->timers, &r->timer);
+        ah_histogram_observe(&r->w->metrics.upstream_latency, (h2o_now(r->w->loop) - r->t_upstream) / 1000.0);
+        r->status = ah_channel_map_status(r->cur->account->channel, (int)code);
+        if (is_success(r->status) && r->stream) {
+            if (r->super.req == NULL)
+                return 0;
+            ah_relay_commit(r, "text/event-stream; charset=utf-8", SIZE_MAX);
+            int64_t idle = r->cur->account->channel->stream_idle_timeout_ms;
+            if (idle > 0)
+                ah_timer_start(&r->w->timers, &r->timer, idle, on_timer);
+        }
+    }
+    return len;
+}
+
+static void read_usage(ah_relay_t *r, json_t *usage)
+{
+    if (!json_is_object(usage))
+        return;
+    r->have_usage = 1;
+    r->prompt_tokens = json_integer_value(json_object_get(usage, "prompt_tokens"));
+    r->completion_tokens = json_integer_value(json_object_get(usage, "completion_tokens"));
+    r->cached_tokens = json_integer_value(json_object_get(json_object_get(usage, "prompt_tokens_details"), "cached_tokens"));
+}
+
+/* one upstream SSE event: forwarded as received, except the usage chunk we asked for on our own behalf */
+static int on_event(void *ud, const ah_sse_event_t *ev)
+{
+    ah_relay_t *r = ud;
+    if (ev->data != NULL && ev->data_len > 9 && memmem(ev->data, ev->data_len, "\"usage\"", 7) != NULL) {
+        json_error_t jerr;
+        json_t *chunk = json_loadb(ev->data, ev->data_len, 0, &jerr);
+        json_t *usage = json_object_get(chunk, "usage");
+        int drop = 0;
+        if (json_is_object(usage)) {
+            read_usage(r, usage);
+            json_t *choices = json_object_get(chunk, "choices");
+            drop = !r->client_wants_usage && json_is_array(choices) && json_array_size(choices) == 0;
+        }
+        json_decref(chunk);
+        if (drop)
+            return 0;
+    }
+    ah_relay_write(r, ev->raw, ev->raw_len);
+    return 0;
+}
+
+static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    ah_relay_t *r = ud;
+    size_t len = size * nmemb;
+    if (r->super.req == NULL)
+        return 0; /* the client is gone: abort the transfer */
+    if (!is_success(r->status)) {
+        size_t room = AH_RELAY_MAX_ERROR_BODY - r->respbody->size;
+        ah_buffer_append(&r->respbody, ptr, len < room ? len : room);
+        return len;
+    }
+    if (!r->stream) {
+        if (r->respbody->size + len > AH_RELAY_MAX_RESPONSE)
+            return 0;
+        ah_buffer_append(&r->respbody, ptr, len);
+        return len;
+    }
+    if (ah_relay_queued(r) >= AH_RELAY_HIGH_WATER) {
+        r->paused = 1;
+        return CURL_WRITEFUNC_PAUSE; /* curl keeps this chunk and hands it again on unpause */
+    }
+    int64_t idle = r->cur->account->channel->stream_idle_timeout_ms;
+    if (idle > 0)
+        ah_timer_start(&r->w->timers, &r->timer, idle, on_timer);
+    if (ah_sse_feed(&r->sse, ptr, len, on_event, r) == AH_SSE_ETOOBIG) {
+        snprintf(r->error, sizeof(r->error), "upstream sent an oversized stream event");
+        return 0;
+    }
+    return len;
+}
+
+static void send_stream_error(ah_relay_t *r, const char *message)
+{
+    json_t *e = json_pack("{s:{s:s, s:s, s:s}}", "error", "message", message, "type", "api_error", "code", "upstream_error");
+    char *text = json_dumps(e, JSON_COMPACT);
+    ah_relay_write(r, "data: ", 6);
+    ah_relay_write(r, text, strlen(text));
+    ah_relay_write(r, "\n\n", 2);
+    free(text);
+    json_decref(e);
+}
+
+static void finish_success(ah_relay_t *r, CURLcode result)
+{
+    if (r->stream) {
+        ah_sse_finish(&r->sse, on_event, r);
+        if (result != CURLE_OK) {
+            if (r->error[0] == '\0')
+                snprintf(r->error, sizeof(r->error), "upstream stream broke: %s",
+                         r->timed_out ? "no event within stream_idle_timeout_ms" : curl_easy_strerror(result));
+            send_stream_error(r, r->error);
+            r->stream_broken = 1;
+            ah_relay_end(r);
+            ah_relay_finish(r, "stream_error");
+            return;
+        }
+        ah_relay_end(r);
+        ah_relay_finish(r, "ok");
+        return;
+    }
+    json_error_t jerr;
+    json_t *resp = json_loadb(r->respbody->bytes, r->respbody->size, 0, &jerr);
+    read_usage(r, json_object_get(resp, "usage"));
+    json_decref(resp);
+    ah_relay_commit(r, "application/json", r->respbody->size);
+    ah_relay_write(r, r->respbody->bytes, r->respbody->size);
+    ah_relay_end(r);
+    ah_relay_finish(r, "ok");
+}
+
+static void on_done(void *ud, CURL *easy, CURLcode result)
+{
+    ah_relay_t *r = ud;
+    ah_timer_stop(&r->w->timers, &r->timer);
+    curl_slist_free_all(r->headers);
+    r->headers = NULL;
+    free(r->upbody);
+    r->upbody = NULL;
+    r->easy = NULL;
+    ah_curl_loop_release(r->w->curl, easy);
+
+    if (r->super.req == NULL) {
+        ah_relay_finish(r, "client_closed");
+    } else if (r->headers_done && is_success(r->status) && (r->committed || result == CURLE_OK)) {
+        finish_success(r, result);
+    } else {
+        if (!r->headers_done) {
+            r->fail = r->timed_out ? AH_FAIL_TIMEOUT : AH_FAIL_CONNECT;
+            snprintf(r->error, sizeof(r->error), "%s", r->timed_out ? "upstream timed out" : curl_easy_strerror(result));
+        } else if (!is_success(r->status)) {
+            r->fail = AH_FAIL_STATUS;
+        } else {
+            r->fail = AH_FAIL_CONNECT; /* a non-streaming answer broke before its end */
+            snprintf(r->error, sizeof(r->error), "%s", curl_easy_strerror(result));
+        }
+        ah_relay_attempt_failed(r);
+    }
+    ah_relay_release(r);
+}
+
+int ah_relay_upstream_start(ah_relay_t *r)
+{
+    const ah_candidate_t *c = r->cur;
+    const ah_channel_t *ch = c->account->channel;
+    char *url = build_url(c);
+    r->upbody = build_body(r, c);
+    if (url == NULL || r->upbody == NULL) {
+        free(url);
+        r->fail = AH_FAIL_CONNECT;
+        snprintf(r->error, sizeof(r->error), "cannot build the upstream request");
+        return -1;
+    }
+    r->status = 0, r->retry_after = -1, r->headers_done = 0, r->timed_out = 0, r->paused = 0, r->fail = AH_FAIL_NONE;
+    r->error[0] = '\0';
+    if (r->respbody == NULL)
+        h2o_buffer_init(&r->respbody, &h2o_socket_buffer_prototype);
+    else
+        h2o_buffer_consume(&r->respbody, r->respbody->size);
+    ah_sse_dispose(&r->sse);
+    ah_sse_init(&r->sse, 0);
+
+    char auth[1024];
+    if (ch->type == AH_CHANNEL_AZURE)
+        snprintf(auth, sizeof(auth), "api-key: %s", c->account->secret);
+    else
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->account->secret);
+    struct curl_slist *h = curl_slist_append(NULL, auth);
+    h = curl_slist_append(h, "Content-Type: application/json");
+    h = curl_slist_append(h, r->stream ? "Accept: text/event-stream" : "Accept: application/json");
+    h = curl_slist_append(h, "Expect:");
+    for (size_t i = 0; i != ch->nheaders; ++i)
+        h = curl_slist_append(h, ch->headers[i]);
+    r->headers = h;
+
+    CURL *e = ah_curl_loop_easy(r->w->curl);
+    r->easy = e;
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->upbody);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(r->upbody));
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)ch->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (ch->proxy != NULL)
+        curl_easy_setopt(e, CURLOPT_PROXY, ch->proxy);
+    free(url); /* curl copies string options */
+
+    if (ah_curl_loop_add(r->w->curl, e, on_done, r) != 0) {
+        ah_curl_loop_release(r->w->curl, e);
+        r->easy = NULL;
+        curl_slist_free_all(r->headers);
+        r->headers = NULL;
+        free(r->upbody);
+        r->upbody = NULL;
+        r->fail = AH_FAIL_CONNECT;
+        snprintf(r->error, sizeof(r->error), "cannot start the upstream transfer");
+        return -1;
+    }
+    ++r->refs;
+    r->t_upstream = h2o_now(r->w->loop);
+    if (ch->timeout_ms > 0)
+        ah_timer_start(&r->w->timers, &r->timer, ch->timeout_ms, on_timer);
+    return 0;
+}
+
+void ah_relay_upstream_abort(ah_relay_t *r)
+{
+    if (r->easy != NULL)
+        ah_curl_loop_abort(r->w->curl, r->easy);
+}
