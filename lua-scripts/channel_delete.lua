@@ -9,9 +9,13 @@
 -- Derived inside (documented exception): ah:acct:<id> runtime state of each
 -- deleted account.
 --
+-- Malformed calls (error reply, nothing written): not 4 KEYS and 1 ARGV, an
+-- empty channel id.
+--
 -- Returns {"err","not_found"} | {"ok", ver, accounts_deleted}
 ah_expect_counts('channel_delete', 4, 1)
 local id = ARGV[1]
+if id == '' then ah_fail('channel_delete: empty channel id') end
 local text = redis.call('HGET', KEYS[1], id)
 if not text then return {'err', 'not_found'} end
 local ok, ch = pcall(cjson.decode, text)

@@ -14,16 +14,27 @@
 -- ARGV[2]   id              the record's id (stored in field "id" on create)
 -- ARGV[3]   name            the unique name to hold ("" = no uniqueness); the
 --                           record's "name" field is set to it
--- ARGV[4..] field, value    pairs to set
+-- ARGV[4..] field, value    pairs to set; "id" and "name" are not allowed
+--                           here (they come from ARGV[2] and ARGV[3])
+--
+-- Malformed calls (error reply, nothing written): #KEYS outside 1..3, a mode
+-- other than create/update, an empty id, an unpaired field, "id" or "name"
+-- among the pairs, a name without KEYS[2], a create with 2 KEYS.
 --
 -- Returns (a refusal changes nothing):
 --   {"err", "exists"} | {"err", "not_found"} | {"err", "conflict"}
 --   {"ok"}
+if #KEYS < 1 or #KEYS > 3 then ah_fail('record_put: expected 1 to 3 KEYS, got ' .. #KEYS) end
 local rec_key = KEYS[1]
 local mode, id, name = ARGV[1], ARGV[2], ARGV[3]
 if mode ~= 'create' and mode ~= 'update' then ah_fail('record_put: bad mode ' .. tostring(mode)) end
 if id == nil or id == '' then ah_fail('record_put: empty id') end
 if #ARGV % 2 ~= 1 then ah_fail('record_put: fields must come in pairs') end
+for i = 4, #ARGV, 2 do
+  if ARGV[i] == 'id' or ARGV[i] == 'name' then
+    ah_fail('record_put: field ' .. ARGV[i] .. ' is set through ARGV, not as a pair')
+  end
+end
 if name ~= '' and #KEYS < 2 then ah_fail('record_put: a name needs the name index key') end
 if mode == 'create' and #KEYS < 3 and #KEYS ~= 1 then ah_fail('record_put: create needs the listing key') end
 

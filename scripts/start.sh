@@ -153,25 +153,34 @@ launch() {
   log "started ${name} (pid ${pid}, log .run/${name}.log)"
 }
 
-# ensure NAME PORT BINARY COMMAND...: reuses a live NAME whose executable is
-# still BINARY, restarts one whose executable was rebuilt since, else starts.
+# ensure NAME PORT SETTINGS BINARY COMMAND...: reuses a live NAME that runs
+# BINARY with the same SETTINGS (its ports, kept in .run/NAME.settings);
+# restarts one started with other settings, or whose executable was rebuilt
+# since; else starts NAME.
 REUSED=""
 ensure() {
-  local name="$1" port="$2" binary="$3" pid exe
-  shift 3
+  local name="$1" port="$2" settings="$3" binary="$4" pid exe old why
+  shift 4
   if pid="$(live_pid "${name}")"; then
     exe="$(readlink "/proc/${pid}/exe" 2>/dev/null || true)"
+    old="$(cat "${RUN}/${name}.settings" 2>/dev/null || true)"
+    why=""
     if [[ "${name}" != redis && "${exe}" != "$(readlink -f "${binary}")" ]]; then
-      log "${name} (pid ${pid}) runs an older build (${exe}); restarting it"
-      stop_pid "${name}" "${pid}"
-    else
+      why="runs an older build (${exe})"
+    elif [[ -n "${old}" && "${old}" != "${settings}" ]]; then
+      why="was started with ${old}, now ${settings}"
+    fi
+    if [[ -z "${why}" ]]; then
       log "${name} is already running (pid ${pid}); reusing it"
       REUSED="${REUSED} ${name}"
       return 0
     fi
+    log "${name} (pid ${pid}) ${why}; restarting it"
+    stop_pid "${name}" "${pid}"
   fi
-  rm -f "${RUN}/${name}.pid"
+  rm -f "${RUN}/${name}.pid" "${RUN}/${name}.settings"
   launch "${name}" "${port}" "$@"
+  printf '%s\n' "${settings}" >"${RUN}/${name}.settings"
 }
 
 # wait_ready NAME CHECK...: runs CHECK until it succeeds, for up to 30 s.
@@ -180,7 +189,7 @@ wait_ready() {
   shift
   pid="$(head -n 1 "${RUN}/${name}.pid")"
   if [[ " ${REUSED} " == *" ${name} "* ]]; then
-    hint=" (it was started by an earlier run: if you changed AIHUB_DEMO_* since, run scripts/stop.sh first)"
+    hint=" (it was started by an earlier run; scripts/stop.sh stops it)"
   fi
   deadline=$((SECONDS + READY_TIMEOUT_S))
   until "$@"; do
@@ -205,16 +214,16 @@ node_ready() {
   curl -fsS -o /dev/null --max-time 2 "${NODE_URL}/readyz" 2>/dev/null
 }
 
-ensure redis "${REDIS_PORT}" "${REDIS_BIN}" \
+ensure redis "${REDIS_PORT}" "port ${REDIS_PORT}" "${REDIS_BIN}" \
   "${REDIS_BIN}" --port "${REDIS_PORT}" --bind 127.0.0.1 --protected-mode yes \
   --dir "${RUN}/redis" --appendonly yes --maxmemory-policy noeviction --daemonize no --logfile ''
 wait_ready redis redis_ready
 
-ensure mock "${MOCK_PORT}" "${MOCK_BIN}" \
+ensure mock "${MOCK_PORT}" "port ${MOCK_PORT}" "${MOCK_BIN}" \
   "${MOCK_BIN}" --listen "127.0.0.1:${MOCK_PORT}"
 wait_ready mock mock_ready
 
-ensure node "${NODE_PORT}" "${NODE_BIN}" \
+ensure node "${NODE_PORT}" "port ${NODE_PORT}, Redis port ${REDIS_PORT}" "${NODE_BIN}" \
   env AIHUB_LISTEN="127.0.0.1:${NODE_PORT}" \
   AIHUB_REDIS_URL="redis://127.0.0.1:${REDIS_PORT}/0" \
   AIHUB_ADMIN_KEY="${AIHUB_ADMIN_KEY}" \

@@ -19,6 +19,9 @@ program_of() {
   esac
 }
 
+# forget NAME: removes .run/NAME.pid and .run/NAME.settings (its ports).
+forget() { rm -f "${RUN}/$1.pid" "${RUN}/$1.settings"; }
+
 # stop_one NAME GRACE_SECONDS
 stop_one() {
   local name="$1" grace="$2" pidfile="${RUN}/$1.pid" pid comm i
@@ -30,13 +33,13 @@ stop_one() {
   comm="$(cat "/proc/${pid}/comm" 2>/dev/null || true)"
   if [[ ! "${pid}" =~ ^[0-9]+$ || "${comm}" != "$(program_of "${name}")" ]]; then
     log "${name}: not running (stale .run/${name}.pid removed)"
-    rm -f "${pidfile}"
+    forget "${name}"
     return 0
   fi
   kill -TERM "${pid}" 2>/dev/null || true
   for ((i = 0; i < grace * 10; i++)); do
     if ! kill -0 "${pid}" 2>/dev/null; then
-      rm -f "${pidfile}"
+      forget "${name}"
       log "${name}: stopped (pid ${pid})"
       return 0
     fi
@@ -46,7 +49,7 @@ stop_one() {
   kill -KILL "${pid}" 2>/dev/null || true
   for ((i = 0; i < 50; i++)); do
     if ! kill -0 "${pid}" 2>/dev/null; then
-      rm -f "${pidfile}"
+      forget "${name}"
       log "${name}: killed (pid ${pid})"
       return 0
     fi

@@ -163,27 +163,3 @@ void mock_behavior_lookup(const char *key, size_t keylen, mock_params_t *out)
     }
     pthread_mutex_unlock(&mock_rules_lock);
 }
-
-char *mock_behavior_dump(void)
-{
-    json_t *arr = json_array();
-    char *s = NULL;
-
-    if (arr == NULL)
-        return NULL;
-    pthread_mutex_lock(&mock_rules_lock);
-    for (unsigned i = 0, n = atomic_load(&mock_nrules); i != n; ++i) {
-        json_t *o = json_object();
-        if (o == NULL)
-            break;
-        json_object_set_new(o, "key", json_stringn(mock_rules[i].key, mock_rules[i].keylen));
-        for (int f = 0; f != F_COUNT; ++f)
-            if (mock_rules[i].v[f] >= 0)
-                json_object_set_new(o, mock_fields[f].name, json_integer(mock_rules[i].v[f]));
-        json_array_append_new(arr, o);
-    }
-    pthread_mutex_unlock(&mock_rules_lock);
-    s = json_dumps(arr, JSON_COMPACT);
-    json_decref(arr);
-    return s;
-}

@@ -30,7 +30,4 @@ void mock_behavior_clear(void);
 /** Fills *out with the parameters for an API key: its own rule, else the "*" rule, else the defaults. Consumes one use. */
 void mock_behavior_lookup(const char *key, size_t keylen, mock_params_t *out);
 
-/** Returns the rule table as a JSON array (malloc'd, NUL-terminated; caller frees), or NULL on allocation failure. */
-char *mock_behavior_dump(void);
-
 #endif

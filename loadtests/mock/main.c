@@ -1,7 +1,7 @@
 /*
  * aihub-mock: a fast mock LLM provider used as the upstream in AiHub's tests and benchmarks.
- * This file parses the command line, opens one SO_REUSEPORT listener per worker thread (the first bound, possibly to
- * port 0, the others to the port it got), prints AIHUB_MOCK_PORT=<port>, and runs one h2o evloop per thread.
+ * This file parses the command line, opens one SO_REUSEPORT listener per worker thread on one port (port 0 = a free
+ * one), prints AIHUB_MOCK_PORT=<port>, and runs one h2o evloop per thread.
  * SIGTERM/SIGINT end the process at once with status 0 (there is no state worth flushing).
  */
 #include <errno.h>
@@ -98,6 +98,26 @@ static int mock_listen(const struct sockaddr *sa, socklen_t len)
         return -1;
     }
     return fd;
+}
+
+/*
+ * Binds the address once without SO_REUSEPORT, so that a port already in use (even by another SO_REUSEPORT listener
+ * of the same user, which Linux would let us share) is an error, and port 0 becomes a concrete free port in *ss.
+ * The probe is closed again: the per-thread listeners then bind that port. Returns 0 or -1 (errno set).
+ */
+static int mock_reserve_port(struct sockaddr_storage *ss, socklen_t *len)
+{
+    int fd, on = 1, ret = -1, e;
+
+    if ((fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+        return -1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == 0 && bind(fd, (struct sockaddr *)ss, *len) == 0 &&
+        getsockname(fd, (struct sockaddr *)ss, len) == 0)
+        ret = 0;
+    e = errno;
+    close(fd);
+    errno = e;
+    return ret;
 }
 
 static void mock_on_accept(h2o_socket_t *listener, const char *err)
@@ -203,14 +223,9 @@ int main(int argc, char **argv)
     mock_config.max_request_entity_size = 64 << 20;
     mock_routes_register(h2o_config_register_host(&mock_config, h2o_iovec_init(H2O_STRLIT("default")), 65535));
 
-    /* bind the first listener (maybe to port 0), then give the others the port it got */
     for (unsigned i = 0; i != nthreads; ++i) {
-        if ((mock_threads[i].fd = mock_listen((struct sockaddr *)&ss, sslen)) == -1) {
+        if ((i == 0 && mock_reserve_port(&ss, &sslen) != 0) || (mock_threads[i].fd = mock_listen((struct sockaddr *)&ss, sslen)) == -1) {
             fprintf(stderr, "aihub-mock: cannot listen on %s: %s\n", listen_arg, strerror(errno));
-            return 1;
-        }
-        if (i == 0 && getsockname(mock_threads[0].fd, (struct sockaddr *)&ss, &sslen) != 0) {
-            fprintf(stderr, "aihub-mock: getsockname: %s\n", strerror(errno));
             return 1;
         }
     }

@@ -41,8 +41,6 @@ static int mock_on_req(h2o_handler_t *self, h2o_req_t *req)
     } else if (mock_is(path, "/_mock/behavior") && mock_is(m, "DELETE")) {
         mock_behavior_clear();
         mock_respond(req, 200, "application/json", h2o_iovec_init(H2O_STRLIT(mock_ok_json)));
-    } else if (mock_is(path, "/_mock/behavior") && mock_is(m, "GET")) {
-        mock_respond_json_owned(req, 200, mock_behavior_dump());
     } else if (mock_is(path, "/_mock/stats") && mock_is(m, "GET")) {
         mock_respond_json_owned(req, 200, mock_stats_dump());
     } else if (mock_is(path, "/_mock/stats") && mock_is(m, "DELETE")) {

@@ -68,3 +68,60 @@ export function seeded(seed) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Everything in the database, by key, read according to each key's type
+ * (hash as an object, zset as [member, score, ...], string, set, list), so
+ * a test can prove that a call changed nothing.
+ */
+export async function dumpDb(client) {
+  const out = {};
+  for (const k of (await client.keys('*')).sort()) {
+    const type = await client.type(k);
+    if (type === 'hash') out[k] = { hash: await client.hgetall(k) };
+    else if (type === 'zset') out[k] = { zset: await client.zrange(k, 0, -1, 'WITHSCORES') };
+    else if (type === 'string') out[k] = { string: await client.get(k) };
+    else if (type === 'set') out[k] = { set: (await client.smembers(k)).sort() };
+    else if (type === 'list') out[k] = { list: await client.lrange(k, 0, -1) };
+    else out[k] = { type };
+  }
+  return out;
+}
+
+/** Run `call` (a function returning a promise) and check the database is unchanged. */
+export async function unchanged(client, call) {
+  const before = await dumpDb(client);
+  const result = await call();
+  assert.deepEqual(await dumpDb(client), before, 'the call must not write');
+  return result;
+}
+
+/** Check that `call` fails with a Redis error matching `re` and writes nothing. */
+export async function rejectsUnchanged(client, call, re) {
+  const before = await dumpDb(client);
+  await assert.rejects(call(), re);
+  assert.deepEqual(await dumpDb(client), before, 'a malformed call must not write');
+}
+
+/** A flat [field, value, ...] reply as an object. */
+export function flatToObject(flat) {
+  const o = {};
+  for (let i = 0; i < flat.length; i += 2) o[flat[i]] = flat[i + 1];
+  return o;
+}
+
+/** KEYS and ARGV of record_put for user `id`, as the admin API sends them. */
+export function userPut(id, name, mode = 'create', fields = {}) {
+  return {
+    keys: [`ah:user:${id}`, 'ah:user_names', 'ah:users'],
+    args: [mode, id, name, ...Object.entries(fields).flat()],
+  };
+}
+
+/** KEYS and ARGV of key_create for key `kid` (hash `hmac`) of user `uid`. */
+export function keyCreate(kid, hmac, uid, fields = {}) {
+  return {
+    keys: [`ah:key:${hmac}`, `ah:keyid:${kid}`, `ah:user:${uid}:keys`, `ah:user:${uid}`],
+    args: [kid, hmac, ...Object.entries({ user_id: uid, name: kid, enabled: '1', ...fields }).flat()],
+  };
+}

@@ -69,10 +69,11 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Start one redis-server on `port`; resolves with the child once it answers
 // PING, rejects (with its output) if it exits or stays silent too long.
-async function spawnOn(port, dir) {
+async function spawnOn(port, dir, persist = false) {
   const child = spawn(REDIS_SERVER, [
     '--port', String(port), '--bind', '127.0.0.1',
-    '--save', '', '--appendonly', 'no', '--dir', dir,
+    '--save', '', '--dir', dir,
+    ...(persist ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const keep = (d) => { output = (output + d.toString()).slice(-4000); };
@@ -113,7 +114,7 @@ async function spawnOn(port, dir) {
  * stop(); stop() closes the clients, kills the server by its PID and waits
  * for it to exit.
  */
-export async function startRedis() {
+export async function startRedis({ persist = false } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'aihub-redis-'));
   let child;
   let port;
@@ -122,7 +123,7 @@ export async function startRedis() {
   for (let attempt = 1; ; attempt++) {
     port = await freePort();
     try {
-      child = await spawnOn(port, dir);
+      child = await spawnOn(port, dir, persist);
       break;
     } catch (e) {
       if (!e.exitedEarly || attempt >= 5) {
@@ -169,7 +170,7 @@ export async function startRedis() {
     running.delete(child);
   };
   const restart = async () => {
-    child = await spawnOn(port, dir);
+    child = await spawnOn(port, dir, persist);
   };
 
   return { port, url: `redis://127.0.0.1:${port}/0`, client, newClient, stop, crash, restart };

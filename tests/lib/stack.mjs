@@ -158,8 +158,8 @@ export async function startNode({ redisUrl, secret, adminKey, env = {} }) {
  * redis-server, the mock and `nodes` aihub-node processes sharing them.
  * Returns {redis, mock, node, nodes, secret, adminKey, admin, setup(), stop()}.
  */
-export async function startStack({ nodes = 1, env = {}, mockArgs = [] } = {}) {
-  const redis = await startRedis();
+export async function startStack({ nodes = 1, env = {}, mockArgs = [], persist = false } = {}) {
+  const redis = await startRedis({ persist });
   const mock = await startMock(mockArgs);
   const secret = randomBytes(32).toString('hex');
   const adminKey = `ak-${randomBytes(16).toString('hex')}`;

@@ -15,7 +15,7 @@ size_t ah_relay_queued(const ah_relay_t *r)
 static void do_send(ah_relay_t *r)
 {
     h2o_req_t *req = r->super.req;
-    if (r->sending || req == NULL || r->finished == 2)
+    if (r->sending || !ah_relay_client_alive(r) || r->finished == 2)
         return;
     int final = r->upstream_ended;
     if (r->pending->size == 0 && !final)
@@ -26,7 +26,8 @@ static void do_send(ah_relay_t *r)
     h2o_iovec_t buf = h2o_iovec_init(r->inflight->bytes, r->inflight->size);
     h2o_send_state_t state = H2O_SEND_STATE_IN_PROGRESS;
     if (final) {
-        state = r->stream_broken ? H2O_SEND_STATE_ERROR : H2O_SEND_STATE_FINAL;
+        /* a broken upstream stream still ends cleanly here: its error event is the last thing the client reads */
+        state = H2O_SEND_STATE_FINAL;
         r->finished = 2; /* no h2o call on req after this */
     }
     r->sending = 1;
@@ -48,7 +49,8 @@ static void on_proceed(h2o_generator_t *gen, h2o_req_t *req)
 static void on_stop(h2o_generator_t *gen, h2o_req_t *req)
 {
     ah_relay_t *r = H2O_STRUCT_FROM_MEMBER(ah_relay_t, gen, gen);
-    /* the client went away mid-response; the pool watcher does the rest */
+    /* the client went away mid-response: no h2o_send from now on; the pool watcher does the rest */
+    r->client_gone = 1;
     ah_relay_upstream_abort(r);
 }
 
@@ -81,7 +83,7 @@ void ah_relay_commit(ah_relay_t *r, const char *content_type, size_t content_len
 
 void ah_relay_write(ah_relay_t *r, const char *data, size_t len)
 {
-    if (r->super.req == NULL || r->finished == 2)
+    if (!ah_relay_client_alive(r) || r->finished == 2)
         return;
     if (r->t_first_byte == 0 && len != 0) {
         r->t_first_byte = h2o_now(r->w->loop);
@@ -94,6 +96,6 @@ void ah_relay_write(ah_relay_t *r, const char *data, size_t len)
 void ah_relay_end(ah_relay_t *r)
 {
     r->upstream_ended = 1;
-    if (r->super.req != NULL)
+    if (ah_relay_client_alive(r))
         do_send(r);
 }

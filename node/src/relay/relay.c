@@ -43,7 +43,7 @@ void ah_relay_reply_error(ah_relay_t *r, int status, const char *type, const cha
         r->final_status = status;
     if (r->error[0] == '\0' || status < 500)
         snprintf(r->error, sizeof(r->error), "%s", msg);
-    if (r->super.req == NULL || r->committed)
+    if (!ah_relay_client_alive(r) || r->committed)
         return;
     ah_reply_error(r->super.req, status, type, code, msg, retry_after_s);
 }
@@ -78,7 +78,7 @@ void ah_relay_finish(ah_relay_t *r, const char *outcome)
     r->finished = r->finished == 2 ? 3 : 1;
     uint64_t now = h2o_now(r->w->loop);
     int64_t latency = (int64_t)(now - r->t_start);
-    if (r->super.req == NULL && !r->committed && r->final_status == 0)
+    if (!ah_relay_client_alive(r) && !r->committed && r->final_status == 0)
         r->final_status = 499;
     if (strcmp(outcome, "client_closed") == 0)
         ++r->w->metrics.client_disconnects;
@@ -99,6 +99,7 @@ void ah_relay_finish(ah_relay_t *r, const char *outcome)
 static void on_gone(ah_async_t *a)
 {
     ah_relay_t *r = (ah_relay_t *)a;
+    r->client_gone = 1;
     ah_relay_upstream_abort(r);
     if (!r->finished && r->easy == NULL && r->refs == 1)
         ah_relay_finish(r, "client_closed"); /* nothing pending would finish it */
@@ -120,7 +121,7 @@ static void start_attempt(ah_relay_t *r, const ah_candidate_t *c)
 {
     r->cur = c;
     ++r->attempts;
-    if (r->super.req == NULL) {
+    if (!ah_relay_client_alive(r)) {
         ah_relay_finish(r, "client_closed");
         return;
     }
@@ -209,7 +210,7 @@ void ah_relay_attempt_failed(ah_relay_t *r)
 
     /* the failed account's cooldown and the next draw, in one script call */
     size_t n = 0;
-    int can_retry = r->attempts <= r->snap->max_retries && r->super.req != NULL;
+    int can_retry = r->attempts <= r->snap->max_retries && ah_relay_client_alive(r);
     const char *keys_args[3 + 6 + AH_RELAY_MAX_CANDIDATES * 4];
     char bufs[AH_RELAY_MAX_CANDIDATES + 1][160], nums[AH_RELAY_MAX_CANDIDATES][2][24], secs_s[24], status_s[16], rnd[32], n_s[16];
     snprintf(bufs[0], sizeof(bufs[0]), "ah:acct:%s", r->cur->account->id);

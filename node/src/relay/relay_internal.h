@@ -69,6 +69,7 @@ typedef struct st_ah_relay_t {
 
     /* the response to the client */
     int committed, finished;
+    int client_gone;  /**< the client went away (h2o stopped the generator or disposed the request) */
     int final_status;
     h2o_generator_t gen;
     h2o_buffer_t *pending, *inflight;
@@ -81,6 +82,12 @@ typedef struct st_ah_relay_t {
     int have_usage;
     char error[256];
 } ah_relay_t;
+
+/** 1 while the client is still there to receive bytes */
+static inline int ah_relay_client_alive(const ah_relay_t *r)
+{
+    return r->super.req != NULL && !r->client_gone;
+}
 
 /* relay.c */
 void ah_relay_release(ah_relay_t *r);

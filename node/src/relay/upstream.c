@@ -92,7 +92,7 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
         ah_histogram_observe(&r->w->metrics.upstream_latency, (h2o_now(r->w->loop) - r->t_upstream) / 1000.0);
         r->status = ah_channel_map_status(r->cur->account->channel, (int)code);
         if (is_success(r->status) && r->stream) {
-            if (r->super.req == NULL)
+            if (!ah_relay_client_alive(r))
                 return 0;
             ah_relay_commit(r, "text/event-stream; charset=utf-8", SIZE_MAX);
             int64_t idle = r->cur->account->channel->stream_idle_timeout_ms;
@@ -139,7 +139,7 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     ah_relay_t *r = ud;
     size_t len = size * nmemb;
-    if (r->super.req == NULL)
+    if (!ah_relay_client_alive(r))
         return 0; /* the client is gone: abort the transfer */
     if (!is_success(r->status)) {
         size_t room = AH_RELAY_MAX_ERROR_BODY - r->respbody->size;
@@ -216,7 +216,7 @@ static void on_done(void *ud, CURL *easy, CURLcode result)
     r->easy = NULL;
     ah_curl_loop_release(r->w->curl, easy);
 
-    if (r->super.req == NULL) {
+    if (!ah_relay_client_alive(r)) {
         ah_relay_finish(r, "client_closed");
     } else if (r->headers_done && is_success(r->status) && (r->committed || result == CURLE_OK)) {
         finish_success(r, result);
