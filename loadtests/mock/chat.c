@@ -54,16 +54,6 @@ static const char mock_filler[] = " lorem ipsum dolor sit amet consectetur adipi
 
 static void mock_chat_emit(mock_chat_t *ctx);
 
-static size_t mock_digits(unsigned long long v)
-{
-    size_t n = 1;
-    while (v >= 10) {
-        v /= 10;
-        ++n;
-    }
-    return n;
-}
-
 /* Writes content piece i of n ("w<i+1>", a leading space after the first, then filler); returns its length. */
 static size_t mock_piece(char *dst, unsigned i, unsigned n, size_t pad_total)
 {
@@ -83,13 +73,13 @@ static size_t mock_piece(char *dst, unsigned i, unsigned n, size_t pad_total)
     return (size_t)(p - dst);
 }
 
-/* Length of all words with their separating spaces, without filler. */
+/* Length of "w1 w2 ... wn" without filler: words of d digits take d + 2 bytes with their separator. */
 static size_t mock_words_len(unsigned n)
 {
     size_t len = 0;
-    for (unsigned i = 1; i <= n; ++i)
-        len += 1 + mock_digits(i) + (i != 1);
-    return len;
+    for (unsigned long long lo = 1, d = 1; lo <= n; lo *= 10, ++d)
+        len += (d + 2) * ((n < lo * 10 - 1 ? n : lo * 10 - 1) - lo + 1);
+    return len - 1;
 }
 
 static void mock_chat_send_failure(mock_chat_t *ctx)
@@ -243,7 +233,7 @@ static void mock_chat_emit(mock_chat_t *ctx)
 static void mock_chat_start_stream(mock_chat_t *ctx)
 {
     h2o_req_t *req = ctx->req;
-    size_t piece_max = 2 + mock_digits(ctx->p.chunks) + ctx->pad_total / ctx->p.chunks + 1;
+    size_t piece_max = 12 + ctx->pad_total / ctx->p.chunks + 1; /* " w" + up to 10 digits + filler share */
     char *p;
 
     p = ctx->head.base = h2o_mem_alloc_pool(&req->pool, ctx->id_model.len + 64);
@@ -298,9 +288,10 @@ static void mock_chat_on_proceed(h2o_generator_t *gen, h2o_req_t *req)
         mock_chat_emit(ctx);
 }
 
-/* The request is going away (client gone, or normal end): no callback may touch it afterwards. */
-static void mock_chat_on_gone(mock_chat_t *ctx)
+/* Pool dispose (and generator stop): the request is going away, so no callback may touch it afterwards. */
+static void mock_chat_on_gone(void *_ctx)
 {
+    mock_chat_t *ctx = _ctx;
     h2o_timeout_unlink(&ctx->timer);
     if (ctx->stream_counted)
         mock_stats_stream_end(MOCK_STREAM_ABORTED);
@@ -315,11 +306,6 @@ static void mock_chat_on_stop(h2o_generator_t *gen, h2o_req_t *req)
 {
     (void)req;
     mock_chat_on_gone(H2O_STRUCT_FROM_MEMBER(mock_chat_t, gen, gen));
-}
-
-static void mock_chat_on_dispose(void *p)
-{
-    mock_chat_on_gone(p);
 }
 
 /* Returns the bearer token of the authorization header, or NULL; *auth gets the header value (NULL when absent). */
@@ -388,7 +374,7 @@ void mock_chat_handle(h2o_req_t *req)
     mock_behavior_lookup(key, keylen, &p);
     uint64_t delay = (uint64_t)p.latency_ms + p.hang_ms;
     int watch = stream || delay != 0; /* async work: we need to hear when the request goes away */
-    mock_chat_t *ctx = watch ? h2o_mem_alloc_shared(&req->pool, sizeof(*ctx), mock_chat_on_dispose)
+    mock_chat_t *ctx = watch ? h2o_mem_alloc_shared(&req->pool, sizeof(*ctx), mock_chat_on_gone)
                              : h2o_mem_alloc_pool(&req->pool, sizeof(*ctx));
     *ctx = (mock_chat_t){.gen = {mock_chat_on_proceed, mock_chat_on_stop}, .req = req, .p = p, .stream = stream,
                          .include_usage = include_usage, .prompt_tokens = (body.len + 3) / 4};

@@ -83,39 +83,25 @@ static int mock_parse_listen(const char *arg, struct sockaddr_storage *ss, sockl
     return 0;
 }
 
-/* Opens a listening socket with SO_REUSEPORT; returns the fd or -1 (errno set). */
-static int mock_listen(const struct sockaddr *sa, socklen_t len)
-{
-    int fd, on = 1;
-
-    if ((fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-        return -1;
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0 || bind(fd, sa, len) != 0 || listen(fd, 4096) != 0) {
-        int e = errno;
-        close(fd);
-        errno = e;
-        return -1;
-    }
-    return fd;
-}
-
 /*
- * Binds the address once without SO_REUSEPORT, so that a port already in use (even by another SO_REUSEPORT listener
- * of the same user, which Linux would let us share) is an error, and port 0 becomes a concrete free port in *ss.
- * The probe is closed again: the per-thread listeners then bind that port. Returns 0 or -1 (errno set).
+ * Binds a TCP socket to *ss. A probe (listen == 0) binds without SO_REUSEPORT, so that a port already in use (even by
+ * another SO_REUSEPORT listener of this user, which Linux would let us share) is an error; it stores the bound address
+ * (the port chosen for port 0) in *ss and closes again. A listener sets SO_REUSEPORT so that every worker thread can
+ * bind the same port. Returns the listening fd, 0 after a probe, or -1 (errno set).
  */
-static int mock_reserve_port(struct sockaddr_storage *ss, socklen_t *len)
+static int mock_bind(struct sockaddr_storage *ss, socklen_t *len, int listen_)
 {
     int fd, on = 1, ret = -1, e;
 
     if ((fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
         return -1;
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == 0 && bind(fd, (struct sockaddr *)ss, *len) == 0 &&
-        getsockname(fd, (struct sockaddr *)ss, len) == 0)
-        ret = 0;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == 0 &&
+        (!listen_ || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == 0) &&
+        bind(fd, (struct sockaddr *)ss, *len) == 0 && (listen_ ? listen(fd, 4096) : getsockname(fd, (struct sockaddr *)ss, len)) == 0)
+        ret = listen_ ? fd : 0;
     e = errno;
-    close(fd);
+    if (ret == -1 || !listen_)
+        close(fd);
     errno = e;
     return ret;
 }
@@ -224,7 +210,7 @@ int main(int argc, char **argv)
     mock_routes_register(h2o_config_register_host(&mock_config, h2o_iovec_init(H2O_STRLIT("default")), 65535));
 
     for (unsigned i = 0; i != nthreads; ++i) {
-        if ((i == 0 && mock_reserve_port(&ss, &sslen) != 0) || (mock_threads[i].fd = mock_listen((struct sockaddr *)&ss, sslen)) == -1) {
+        if ((i == 0 && mock_bind(&ss, &sslen, 0) != 0) || (mock_threads[i].fd = mock_bind(&ss, &sslen, 1)) == -1) {
             fprintf(stderr, "aihub-mock: cannot listen on %s: %s\n", listen_arg, strerror(errno));
             return 1;
         }

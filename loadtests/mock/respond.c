@@ -6,23 +6,16 @@
 
 const char *mock_reason(int status)
 {
-    switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return status < 400 ? "OK" : "Error";
-    }
+    static const struct {
+        int status;
+        const char *reason;
+    } reasons[] = {{200, "OK"}, {400, "Bad Request"}, {401, "Unauthorized"}, {403, "Forbidden"}, {404, "Not Found"},
+                   {408, "Request Timeout"}, {413, "Payload Too Large"}, {429, "Too Many Requests"},
+                   {500, "Internal Server Error"}, {502, "Bad Gateway"}, {503, "Service Unavailable"}, {504, "Gateway Timeout"}};
+    for (size_t i = 0; i != sizeof(reasons) / sizeof(reasons[0]); ++i)
+        if (reasons[i].status == status)
+            return reasons[i].reason;
+    return status < 400 ? "OK" : "Error";
 }
 
 void mock_respond(h2o_req_t *req, int status, const char *content_type, h2o_iovec_t body)
