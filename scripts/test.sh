@@ -17,6 +17,12 @@ log() { printf 'test: %s\n' "$*"; }
 
 scripts/install-deps.sh
 
+# The Release build (what scripts/start.sh runs) must compile warning-free too:
+# optimisation levels raise warnings that a Debug build does not.
+log "building the Release configuration in build/ (compile check)"
+cmake -S "${ROOT}" -B "${ROOT}/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "${ROOT}/build" -j2
+
 log "configuring ${BUILD_DIR} (Debug, AIHUB_SANITIZE=ON)"
 cmake -S "${ROOT}" -B "${BUILD_DIR}" -DCMAKE_BUILD_TYPE=Debug -DAIHUB_SANITIZE=ON
 log "building"

@@ -5,10 +5,11 @@
  * The content is C words "w1 w2 ... wC" (C = chunks), each word followed by its share of filler when response_bytes
  * asks for more text; the stream's deltas concatenate to exactly the non-streaming content.
  *
- * Per-request state (mock_chat_t) lives in the request pool, allocated with h2o_mem_alloc_shared so that its dispose
- * callback tells us when the client went away: it unlinks the timer and counts the abort. A stream keeps at most one
- * h2o_send outstanding and continues from proceed(), either at once (several events batched per send) or after
- * chunk_delay_ms. The event buffer is pool memory, reused after each proceed() and valid until dispose.
+ * Per-request state (mock_chat_t) lives in the request pool. For streams and delayed answers it is allocated with
+ * h2o_mem_alloc_shared, so that its dispose callback tells us when the client went away: it unlinks the timer and
+ * counts the abort. A stream keeps at most one h2o_send outstanding and continues from proceed(), either at once
+ * (several events batched per send) or after chunk_delay_ms. The event buffer is pool memory, reused after each
+ * proceed() and valid until dispose.
  */
 #include "chat.h"
 
@@ -25,7 +26,8 @@
 #include "stats.h"
 #include "timers.h"
 
-#define MOCK_BATCH_BYTES 16384 /* with no chunk delay, events are packed into sends of about this size */
+#define MOCK_BATCH_BYTES 16384  /* with no chunk delay, events are packed into sends of about this size */
+#define MOCK_RESET_GRACE_MS 20  /* minimum pause between the last chunk sent and a reset_after_chunks cut */
 
 #define MOCK_APPEND(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), (p) += sizeof(lit) - 1)
 
@@ -197,11 +199,17 @@ static char *mock_chat_tail(mock_chat_t *ctx, char *p)
     return p;
 }
 
+/* The content chunk before which the stream is cut, or UINT_MAX. */
+static unsigned mock_chat_reset_at(mock_chat_t *ctx)
+{
+    int r = ctx->p.reset_after_chunks;
+    return r < 0 ? UINT_MAX : (unsigned)r < ctx->p.chunks ? (unsigned)r : ctx->p.chunks;
+}
+
 /* Sends the next batch of events (one event when there is a chunk delay), or the reset. */
 static void mock_chat_emit(mock_chat_t *ctx)
 {
-    unsigned n = ctx->p.chunks;
-    unsigned reset_at = ctx->p.reset_after_chunks < 0 ? UINT_MAX : (unsigned)ctx->p.reset_after_chunks < n ? (unsigned)ctx->p.reset_after_chunks : n;
+    unsigned n = ctx->p.chunks, reset_at = mock_chat_reset_at(ctx);
     char *p = ctx->buf;
     int final = 0;
 
@@ -282,9 +290,14 @@ static void mock_chat_on_timer(h2o_timeout_entry_t *entry)
 static void mock_chat_on_proceed(h2o_generator_t *gen, h2o_req_t *req)
 {
     mock_chat_t *ctx = H2O_STRUCT_FROM_MEMBER(mock_chat_t, gen, gen);
+    uint64_t wait = ctx->p.chunk_delay_ms;
+
     if (ctx->phase != MOCK_CHAT_STREAMING)
         return;
-    if (ctx->p.chunk_delay_ms == 0 || mock_timer_start(req->conn->ctx->loop, &ctx->timer, ctx->p.chunk_delay_ms) != 0)
+    /* a reset right behind the data can make the client drop chunks it has not read yet: give it a moment */
+    if (wait < MOCK_RESET_GRACE_MS && ctx->next == mock_chat_reset_at(ctx))
+        wait = MOCK_RESET_GRACE_MS;
+    if (wait == 0 || mock_timer_start(req->conn->ctx->loop, &ctx->timer, wait) != 0)
         mock_chat_emit(ctx);
 }
 

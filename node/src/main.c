@@ -5,6 +5,7 @@
  * AIHUB_DRAIN_TIMEOUT_S, then exit 0.
  */
 #include <signal.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -53,6 +54,18 @@ static void on_tick(ah_timer_t *t)
     ah_timer_start(&w->timers, &w->tick, TICK_MS, on_tick);
 }
 
+static pthread_mutex_t exit_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t exit_cond = PTHREAD_COND_INITIALIZER;
+static int workers_done;
+
+/* h2o keeps freed socket buffers in a per-thread list for reuse; hand them back before the thread ends */
+static void release_recycled_buffers(void)
+{
+    h2o_mem_recycle_t *r = &h2o_socket_buffer_prototype.allocator;
+    while (r->cnt != 0)
+        free(h2o_mem_alloc_recycle(r, 0));
+}
+
 static void *worker_main(void *arg)
 {
     ah_worker_t *w = arg;
@@ -78,6 +91,15 @@ static void *worker_main(void *arg)
         ah_config_loader_stop(w);
     ah_redis_destroy(&w->redis);
     ah_curl_loop_destroy(&w->curl);
+    release_recycled_buffers();
+    /* Park instead of returning: h2o keeps per-thread memory caches in thread-local storage with no
+     * public way to empty them; a parked thread keeps them reachable until the process exits. */
+    pthread_mutex_lock(&exit_lock);
+    ++workers_done;
+    pthread_cond_signal(&exit_cond);
+    pthread_mutex_unlock(&exit_lock);
+    for (;;)
+        pause();
     return NULL;
 }
 
@@ -149,8 +171,10 @@ int main(int argc, char **argv)
     atomic_store(&node.draining, 1);
     ah_log(AH_LOG_INFO, "node", "%s received: draining (up to %llds)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
            (long long)node.opts.drain_timeout_s);
-    for (int i = 0; i != node.nworkers; ++i)
-        pthread_join(node.workers[i].thread, NULL);
+    pthread_mutex_lock(&exit_lock);
+    while (workers_done != node.nworkers)
+        pthread_cond_wait(&exit_cond, &exit_lock);
+    pthread_mutex_unlock(&exit_lock);
     ah_log(AH_LOG_INFO, "node", "drained; exiting");
-    return 0;
+    exit(0);
 }

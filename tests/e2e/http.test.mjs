@@ -113,3 +113,18 @@ test('/metrics is valid Prometheus exposition (promtool) with the promised serie
   }
   assert.match(text, /aihub_requests_total\{status="200",model="mock-gpt",channel="main"\} \d+/);
 });
+
+test('AIHUB_ADMIN_LISTEN moves the admin API and /metrics off the client address', async () => {
+  const adminPort = await freePort();
+  const n = await s.addNode({ AIHUB_ADMIN_LISTEN: `127.0.0.1:${adminPort}` });
+  const adminUrl = `http://127.0.0.1:${adminPort}`;
+  const auth = { authorization: `Bearer ${s.adminKey}` };
+  assert.equal((await fetch(`${n.url}/api/channels`, { headers: auth })).status, 404);
+  assert.equal((await fetch(`${n.url}/metrics`)).status, 404);
+  assert.equal((await fetch(`${adminUrl}/api/channels`, { headers: auth })).status, 200);
+  assert.equal((await fetch(`${adminUrl}/metrics`)).status, 200);
+  assert.equal((await fetch(`${adminUrl}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })).status, 404);
+  assert.equal((await fetch(`${n.url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })).status, 200);
+  assert.equal((await fetch(`${adminUrl}/readyz`)).status, 200);
+  await n.stop();
+});

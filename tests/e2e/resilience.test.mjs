@@ -1,6 +1,7 @@
 // The node under failure: Redis killed mid-run and restarted, a client that
 // disconnects mid-stream, and SIGTERM draining running streams.
 import { test, before, after } from 'node:test';
+import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { startStack, addChannel, addUserKey, waitConfig, waitFor, chat, sleep } from '../lib/stack.mjs';
 
@@ -47,6 +48,37 @@ test('Redis that stops answering (paused) fails calls by their deadline, not by 
   assert.equal(r.status, 503);
   assert.ok(took < 2900, `answered within the Redis deadline, took ${took} ms`);
   await waitFor(async () => (await chat(s.node.url, secret, good)).status === 200, { timeoutMs: 15_000, what: 'recovery after the pause' });
+});
+
+test('a Redis that lost its script cache (SCRIPT FLUSH) is served by EVAL and recovers', async () => {
+  await s.redis.client.call('SCRIPT', 'FLUSH');
+  for (let i = 0; i < 4; i++) assert.equal((await chat(s.node.url, secret, good)).status, 200);
+});
+
+test('back-pressure: a client that does not read makes the node pause the upstream instead of buffering it', async () => {
+  // a 24 MiB stream; the client reads the first event and then nothing for a while
+  await s.mock.behave({ key: '*', chunks: 400, response_bytes: 24 << 20 });
+  const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${s.node.proc.child.pid}/status`, 'utf8'))[1]) * 1024;
+  const rssBefore = rss();
+  const ac = new AbortController();
+  const res = await fetch(`${s.node.url}/v1/chat/completions`, {
+    method: 'POST', signal: ac.signal,
+    headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ ...good, stream: true }),
+  });
+  const reader = res.body.getReader();
+  await reader.read();
+  await sleep(1500); /* give an unbounded relay time to buffer the whole answer */
+  const grown = rss() - rssBefore;
+  assert.ok(grown < 12 << 20, `the node buffered ${grown} bytes for a stalled client`);
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+  }
+  assert.ok(total > 24 << 20, `the whole stream arrived once the client read it (${total} bytes)`);
+  await s.mock.clear();
 });
 
 test('a client disconnecting mid-stream frees the upstream transfer', async () => {

@@ -149,8 +149,15 @@ export async function startNode({ redisUrl, secret, adminKey, env = {} }) {
     proc,
     lines: proc.lines,
     admin,
-    stop: (signal = 'SIGTERM') => stopChild(proc, signal),
-    kill: () => stopChild(proc, 'SIGKILL'),
+    stopRequested: false,
+    stop(signal = 'SIGTERM') { this.stopRequested = true; return stopChild(proc, signal); },
+    kill() { this.stopRequested = true; return stopChild(proc, 'SIGKILL'); },
+    /** stops with SIGTERM and throws (with the output's tail) unless the node exited 0: catches sanitizer reports at exit */
+    async stopClean() {
+      this.stopRequested = true;
+      const { code, signal } = await stopChild(proc, 'SIGTERM');
+      if (code !== 0) throw new Error(`aihub-node exited with ${code ?? signal}:\n${proc.lines.slice(-60).join('\n')}`);
+    },
   };
 }
 
@@ -174,10 +181,20 @@ export async function startStack({ nodes = 1, env = {}, mockArgs = [], persist =
       list.push(n);
       return n;
     },
+    /** stops everything; fails when a node did not exit cleanly (e.g. a sanitizer report at exit) */
     async stop() {
-      await Promise.all(list.map((n) => n.stop().catch(() => {})));
+      const results = await Promise.allSettled(list.map(async (n) => {
+        const c = n.proc.child;
+        if (c.exitCode === null && c.signalCode === null) return n.stopClean();
+        if (!n.stopRequested && c.exitCode !== 0) {
+          throw new Error(`aihub-node died during the test (${c.exitCode ?? c.signalCode}):\n${n.lines.slice(-60).join('\n')}`);
+        }
+        return null;
+      }));
       await mock.stop().catch(() => {});
       await redis.stop().catch(() => {});
+      const failed = results.filter((r) => r.status === 'rejected');
+      if (failed.length) throw failed[0].reason;
     },
   };
   return stack;

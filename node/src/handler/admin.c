@@ -102,7 +102,7 @@ int ah_admin_reply_refusal(h2o_req_t *req, redisReply *reply, const char *what)
     if (strcmp(code, "not_found") == 0 || strcmp(code, "user_not_found") == 0) {
         ah_admin_reply_not_found(req, strcmp(code, "user_not_found") == 0 ? "user" : what);
     } else if (strcmp(code, "conflict") == 0 || strcmp(code, "exists") == 0) {
-        snprintf(msg, sizeof(msg), "%s %s with this name or key already exists", strchr("aeiou", what[0]) ? "an" : "a", what);
+        snprintf(msg, sizeof(msg), "another %s already has this name or key", what);
         ah_admin_reply_conflict(req, msg);
     } else {
         snprintf(msg, sizeof(msg), "refused: %s", code);

@@ -26,8 +26,8 @@ struct st_ah_admin_op_t {
     ah_admin_cont cont;
     json_t *obj;      /**< owned; released by ah_admin_op_free */
     json_t *extra;    /**< owned; released by ah_admin_op_free */
-    char id[80];
-    char id2[160];
+    char id[160];
+    char id2[192];
     size_t pending;   /**< calls outstanding (for fan-out) */
     size_t ok, failed, skipped;
     int limit;

@@ -398,11 +398,24 @@ void ah_handle_accounts_list(h2o_req_t *req, const ah_route_params_t *p)
 
 /* ---- update, delete, reset ---- */
 
+static void on_updated_state(ah_admin_op_t *op, redisReply *reply)
+{
+    redisReply *row = reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 && reply->element[1]->elements == 1
+                          ? reply->element[1]->element[0]
+                          : NULL;
+    ah_reply_json(op->super.req, 200, account_view(op->obj, row, row != NULL ? reply->element[0]->integer : 0));
+    ah_admin_op_free(op);
+}
+
 static void on_updated(ah_admin_op_t *op, redisReply *reply)
 {
-    if (!ah_admin_reply_refusal(op->super.req, reply, "account"))
-        ah_reply_json(op->super.req, 200, account_view(op->obj, NULL, 0));
-    ah_admin_op_free(op);
+    if (ah_admin_reply_refusal(op->super.req, reply, "account")) {
+        ah_admin_op_free(op);
+        return;
+    }
+    snprintf(op->id2, sizeof(op->id2), "ah:acct:%s", json_string_value(json_object_get(op->obj, "id")));
+    const char *argv[] = {op->id2};
+    ah_admin_call(op, AH_SCRIPT_ACCOUNT_STATES, 1, 1, argv, on_updated_state);
 }
 
 static void on_current(ah_admin_op_t *op, redisReply *reply)

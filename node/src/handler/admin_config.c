@@ -58,8 +58,8 @@ void ah_handle_modelmap_put(h2o_req_t *req, const ah_route_params_t *p)
     json_object_foreach(in, alias, v)
     {
         if (alias[0] == '\0' || strlen(alias) > 256 || ah_check_string_array(v, "model map entry", 1, buf, sizeof(buf)) != NULL) {
-            json_decref(in);
             ah_admin_reply_bad(req, "the model map is {\"alias\": [\"upstream-model\", ...]}: '%.100s' needs one or more model names", alias);
+            json_decref(in); /* owns alias */
             return;
         }
     }
@@ -117,7 +117,8 @@ static void on_settings(ah_admin_op_t *op, redisReply *reply)
 {
     json_t *merged = settings_defaults(), *stored = parse_object(reply);
     json_t *cd = json_deep_copy(json_object_get(merged, "cooldowns"));
-    json_object_update(cd, json_is_object(json_object_get(stored, "cooldowns")) ? json_object_get(stored, "cooldowns") : json_object());
+    if (json_is_object(json_object_get(stored, "cooldowns")))
+        json_object_update(cd, json_object_get(stored, "cooldowns"));
     json_object_update(merged, stored);
     json_object_set_new(merged, "cooldowns", cd);
     json_decref(stored);

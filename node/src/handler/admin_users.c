@@ -106,7 +106,7 @@ static const char *flatten(h2o_req_t *req, json_t *in, const char *const *allowe
                 return e;
             val = ah_admin_int_str(req, n);
         }
-        argv[(*argc)++] = k;
+        argv[(*argc)++] = h2o_strdup(&req->pool, k, SIZE_MAX).base; /* in may be released before the call */
         argv[(*argc)++] = val;
     }
     return NULL;
@@ -339,14 +339,34 @@ void ah_handle_keys_create(h2o_req_t *req, const ah_route_params_t *p)
     ah_admin_call(op, AH_SCRIPT_KEY_CREATE, 4, n, full, on_key_created);
 }
 
+static void on_user_for_keys(ah_admin_op_t *op, redisReply *reply)
+{
+    h2o_req_t *req = op->super.req;
+    if (reply->type != REDIS_REPLY_INTEGER || reply->integer != 1) {
+        ah_admin_reply_not_found(req, "user");
+        ah_admin_op_free(op);
+        return;
+    }
+    h2o_iovec_t before = ah_admin_query(req, "before");
+    const char *argv[] = {op->id2, "keyid", before.base != NULL ? h2o_strdup(&req->pool, before.base, before.len).base : "",
+                          ah_admin_int_str(req, op->ok)};
+    op->limit = 1; /* list keys */
+    ah_admin_call(op, AH_SCRIPT_RECORDS_LIST, 1, 4, argv, on_list);
+}
+
 void ah_handle_keys_list(h2o_req_t *req, const ah_route_params_t *p)
 {
     char uid[80];
     if (ah_admin_path_id(req, p, 0, uid, sizeof(uid)) != 0)
         return;
-    char *zset = h2o_mem_alloc_pool(&req->pool, 100);
-    snprintf(zset, 100, "ah:user:%s:keys", uid);
-    list_records(req, zset, "keyid", 1);
+    int limit = ah_admin_limit(req);
+    if (limit < 0)
+        return;
+    ah_admin_op_t *op = ah_admin_op_new(req);
+    op->ok = (size_t)limit;
+    snprintf(op->id, sizeof(op->id), "ah:user:%s", uid);
+    snprintf(op->id2, sizeof(op->id2), "ah:user:%s:keys", uid);
+    ah_admin_command(op, 2, (const char *[]){"EXISTS", op->id}, on_user_for_keys);
 }
 
 static void on_key_read(ah_admin_op_t *op, redisReply *reply)

@@ -10,7 +10,7 @@
 #include "handler/routes.h"
 #include "node.h"
 
-enum { KIND_CLIENT = 1, KIND_ADMIN = 2, KIND_OPS = 4 };
+enum { KIND_CLIENT = 1, KIND_ADMIN = 2, KIND_OPS = 4, KIND_NOAUTH = 8 };
 
 typedef struct st_route_t {
     const char *method;
@@ -24,7 +24,7 @@ static const route_t routes[] = {
     {"GET", "/v1/models", ah_handle_models, KIND_CLIENT},
     {"GET", "/healthz", ah_handle_healthz, KIND_OPS},
     {"GET", "/readyz", ah_handle_readyz, KIND_OPS},
-    {"GET", "/metrics", ah_handle_metrics, KIND_ADMIN | KIND_OPS},
+    {"GET", "/metrics", ah_handle_metrics, KIND_ADMIN | KIND_NOAUTH}, /* scrapers send no credentials: keep it private with AIHUB_ADMIN_LISTEN */
     {"GET", "/api/channels", ah_handle_channels_list, KIND_ADMIN},
     {"POST", "/api/channels", ah_handle_channels_create, KIND_ADMIN},
     {"GET", "/api/channels/{}", ah_handle_channel_get, KIND_ADMIN},
@@ -206,7 +206,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         ah_reply_error(req, 413, "invalid_request_error", "request_too_large", "request body is larger than the configured limit", 0);
         return 0;
     }
-    if ((found->kind & KIND_ADMIN) && !(found->kind & KIND_OPS) && !admin_authorized(node, req)) {
+    if ((found->kind & KIND_ADMIN) && !(found->kind & KIND_NOAUTH) && !admin_authorized(node, req)) {
         ah_reply_error(req, 401, "authentication_error", "unauthorized", "a valid admin key is required", 0);
         return 0;
     }

@@ -42,7 +42,7 @@ void ah_relay_reply_error(ah_relay_t *r, int status, const char *type, const cha
     if (r->final_status == 0)
         r->final_status = status;
     if (r->error[0] == '\0' || status < 500)
-        snprintf(r->error, sizeof(r->error), "%s", msg);
+        snprintf(r->error, sizeof(r->error), "%.*s", (int)sizeof(r->error) - 1, msg);
     if (!ah_relay_client_alive(r) || r->committed)
         return;
     ah_reply_error(r->super.req, status, type, code, msg, retry_after_s);
