@@ -256,6 +256,12 @@ static void test_settings_and_cooldowns(void)
     x = fx_find_channel(s, "c-own-5xx");
     ok(x != NULL && x->cooldowns.s429 == 60 && x->cooldowns.s5xx == 7 && x->cooldowns.timeout == 40,
        "channel 5xx own, the rest from these settings (60/7/40)");
+    x = fx_find_channel(s, "c-own-bad");
+    ok(x != NULL && x->cooldowns.s429 == 60 && x->cooldowns.s5xx == 30 && x->cooldowns.timeout == 0,
+       "channel timeout own, 429 and 5xx from these settings (60/30/0)");
+    x = fx_find_channel(s, "c-inherit");
+    ok(x != NULL && x->cooldowns.s429 == 60 && x->cooldowns.s5xx == 30 && x->cooldowns.timeout == 40,
+       "channel without cooldowns: these settings' (60/30/40)");
     ah_snapshot_release(&s);
     fx_free(&ch);
 }

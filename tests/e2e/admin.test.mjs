@@ -808,7 +808,6 @@ test('account live state: a cooldown shows as "cooling" with cooldown_until in U
 });
 
 test('PUT /api/accounts/{id} reports the account\'s live state, not "active" regardless',
-  { todo: 'BUG: the PUT /api/accounts/{id} response always says status "active", cooldown_until null (account_view is given no live state), even for a disabled or cooling account' },
   async () => {
     const ch = await mkChannel();
     const a = await mkAccount(ch.id, { key: uniq('sk-put-state') });
@@ -1086,7 +1085,6 @@ test('DELETE /api/users/{id} removes the user and revokes its keys at once', asy
 });
 
 test('GET /api/users/{id}/keys is 404 for an unknown or deleted user',
-  { todo: 'BUG: GET /api/users/{unknown}/keys answers 200 {"data":[],"next":null} instead of 404 not_found (list_records never checks the user exists)' },
   async () => {
     await expectError(s.admin('GET', '/api/users/usr_doesnotexist/keys'), 404);
     const u = await mkUser();

@@ -113,3 +113,15 @@ test('after all of that the node is healthy and still relays', async () => {
   assert.equal((await chat(s.node.url, secret, { ...good, stream: true })).status, 200);
   assert.equal(keyObj.user_id.length > 0, true);
 });
+
+test('admin input hygiene: padded provider keys and control characters in names are refused', async () => {
+  const ch = await ok(s.admin('POST', '/api/channels', { name: 'hygiene', type: 'openai', base_url: s.mock.url, models: ['x'] }));
+  for (const key of ['   ', ' sk-padded', 'sk-padded\t']) {
+    const r = await s.admin('POST', `/api/channels/${ch.id}/accounts`, { key });
+    assert.equal(r.status, 400, JSON.stringify(key));
+  }
+  assert.equal((await s.admin('POST', '/api/users', { name: 'two\nlines' })).status, 400);
+  assert.equal((await s.admin('POST', '/api/channels', { name: 'bell\u0007', type: 'openai', base_url: s.mock.url, models: ['x'] })).status, 400);
+  const acc = await ok(s.admin('POST', `/api/channels/${ch.id}/accounts`, { key: 'sk-fine-key-000000001' }));
+  for (const f of ['requests', 'errors', 'latency_ms_avg', 'disabled_reason', 'status', 'cooldown_until']) assert.ok(f in acc, f);
+});

@@ -204,9 +204,14 @@ const char *ah_check_int(json_t *v, const char *field, int64_t min, int64_t max,
 const char *ah_check_string(json_t *v, const char *field, size_t min, size_t max, char *buf, size_t cap)
 {
     if (json_is_string(v) && json_string_length(v) >= min && json_string_length(v) <= max &&
-        strlen(json_string_value(v)) == json_string_length(v))
-        return NULL;
-    snprintf(buf, cap, "'%s' must be a string of %zu to %zu characters", field, min, max);
+        strlen(json_string_value(v)) == json_string_length(v)) {
+        const unsigned char *c = (const unsigned char *)json_string_value(v);
+        while (*c >= 0x20 && *c != 0x7f)
+            ++c;
+        if (*c == '\0')
+            return NULL;
+    }
+    snprintf(buf, cap, "'%s' must be a string of %zu to %zu characters with no control characters", field, min, max);
     return buf;
 }
 

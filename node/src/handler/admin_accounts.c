@@ -28,8 +28,11 @@ static const char *check_account(json_t *in, int create, char *buf, size_t cap)
     if ((v = json_object_get(in, "key")) != NULL) {
         if ((e = ah_check_string(v, "key", 1, 4096, buf, cap)) != NULL)
             return e;
-        if (strpbrk(json_string_value(v), "\r\n") != NULL)
+        const char *k = json_string_value(v);
+        if (strpbrk(k, "\r\n") != NULL)
             return "'key' must be a single line";
+        if (k[0] == ' ' || k[0] == '\t' || k[strlen(k) - 1] == ' ' || k[strlen(k) - 1] == '\t')
+            return "'key' must not start or end with white space";
     }
     if ((v = json_object_get(in, "name")) != NULL && (e = ah_check_string(v, "name", 1, 100, buf, cap)) != NULL)
         return e;
@@ -86,6 +89,10 @@ static json_t *account_view(json_t *stored, redisReply *state, long long now_ms)
     json_object_del(view, "key_hmac");
     const char *status = "active";
     json_int_t until = 0;
+    json_object_set_new(view, "disabled_reason", json_null());
+    json_object_set_new(view, "requests", json_integer(0));
+    json_object_set_new(view, "errors", json_integer(0));
+    json_object_set_new(view, "latency_ms_avg", json_real(0));
     if (state != NULL && state->type == REDIS_REPLY_ARRAY && state->elements >= 6) {
         long long cd = atoll(state->element[0]->str);
         if (strcmp(state->element[1]->str, "1") == 0)
