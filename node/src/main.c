@@ -20,13 +20,6 @@
 
 #define TICK_MS 100
 
-int64_t ah_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void on_redis_ready(ah_redis_t *r, void *ud)
 {
     ah_worker_t *w = ud;

@@ -342,20 +342,11 @@ static void test_tls_trio(void)
     is_int(load(), -1, "an empty cert counts as unset: rejected");
     tls(NULL, "/etc/cert.pem", "/etc/key.pem");
     is_int(load(), -1, "cert and key without listen: rejected");
-    /*
-     * BUG: the check in ah_options_load is (listen set) != (cert set && key
-     * set), so a lone AIHUB_TLS_CERT or AIHUB_TLS_KEY without AIHUB_TLS_LISTEN
-     * is accepted silently, while cert and key together without listen are
-     * rejected with "AIHUB_TLS_LISTEN, AIHUB_TLS_CERT and AIHUB_TLS_KEY go
-     * together". All-or-none would be consistent (and catch a forgotten
-     * AIHUB_TLS_LISTEN). Disabled until options.c decides.
-     */
-#if 0
+    /* all or none of the TLS trio */
     tls(NULL, "/etc/cert.pem", NULL);
     is_int(load(), -1, "cert alone: rejected");
     tls(NULL, NULL, "/etc/key.pem");
     is_int(load(), -1, "key alone: rejected");
-#endif
 
     /* the trio may be split between the file and the environment */
     tls(NULL, "/etc/cert.pem", "/etc/key.pem");

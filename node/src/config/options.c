@@ -127,7 +127,8 @@ int ah_options_load(ah_options_t *o, char *err, size_t errcap)
         return -1;
     if (o->threads == 0)
         o->threads = ah_options_available_cpus();
-    if ((o->tls_listen[0] != '\0') != (o->tls_cert[0] != '\0' && o->tls_key[0] != '\0')) {
+    int tls_set = (o->tls_listen[0] != '\0') + (o->tls_cert[0] != '\0') + (o->tls_key[0] != '\0');
+    if (tls_set != 0 && tls_set != 3) {
         snprintf(err, errcap, "AIHUB_TLS_LISTEN, AIHUB_TLS_CERT and AIHUB_TLS_KEY go together");
         return -1;
     }

@@ -275,3 +275,20 @@ json_t *ah_admin_list(json_t *data, const char *next)
 {
     return json_pack("{s:o, s:s?}", "data", data, "next", next != NULL && next[0] != '\0' ? next : NULL);
 }
+
+json_t *ah_admin_parse_object(const char *text, size_t len)
+{
+    json_error_t jerr;
+    json_t *v = json_loadb(text, len, 0, &jerr);
+    if (!json_is_object(v)) {
+        json_decref(v);
+        return NULL;
+    }
+    return v;
+}
+
+int ah_admin_by_id_desc(const void *a, const void *b)
+{
+    const char *x = json_string_value(json_object_get(*(json_t *const *)a, "id")), *y = json_string_value(json_object_get(*(json_t *const *)b, "id"));
+    return -strcmp(x != NULL ? x : "", y != NULL ? y : "");
+}

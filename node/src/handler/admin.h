@@ -75,6 +75,10 @@ const char *ah_unknown_field(json_t *obj, const char *const *allowed);
 const char *ah_admin_int_str(h2o_req_t *req, int64_t v);
 /** a flat HGETALL reply as a JSON object of strings (caller owns) */
 json_t *ah_admin_flat_to_object(redisReply *flat);
+/** a stored JSON object (NULL when the text is not one; caller owns) */
+json_t *ah_admin_parse_object(const char *text, size_t len);
+/** qsort comparator: JSON objects by their "id", newest (greatest) first */
+int ah_admin_by_id_desc(const void *a, const void *b);
 /** the "data"/"next" list shape (steals data) */
 json_t *ah_admin_list(json_t *data, const char *next);
 

@@ -110,16 +110,6 @@ static json_t *account_view(json_t *stored, redisReply *state, long long now_ms)
     return view;
 }
 
-static json_t *parse_stored(const char *text, size_t len)
-{
-    json_error_t jerr;
-    json_t *v = json_loadb(text, len, 0, &jerr);
-    if (!json_is_object(v)) {
-        json_decref(v);
-        return NULL;
-    }
-    return v;
-}
 
 static void put_account(ah_admin_op_t *op, json_t *stored, const char *mode, const char *old_hmac, ah_redis_cb cb, void *ud,
                         ah_admin_cont cont)
@@ -318,10 +308,6 @@ void ah_handle_accounts_import(h2o_req_t *req, const ah_route_params_t *p)
 
 /* ---- list ---- */
 
-static int by_id_desc(const void *a, const void *b)
-{
-    return -strcmp(json_string_value(json_object_get(*(json_t *const *)a, "id")), json_string_value(json_object_get(*(json_t *const *)b, "id")));
-}
 
 static void on_states(ah_admin_op_t *op, redisReply *reply)
 {
@@ -346,7 +332,7 @@ static void on_all(ah_admin_op_t *op, redisReply *reply)
     json_t **items = h2o_mem_alloc_pool(&req->pool, sizeof(json_t *) * (n + 1));
     h2o_iovec_t before = ah_admin_query(req, "before");
     for (size_t i = 0; i != n; ++i) {
-        json_t *a = parse_stored(reply->element[2 * i + 1]->str, reply->element[2 * i + 1]->len);
+        json_t *a = ah_admin_parse_object(reply->element[2 * i + 1]->str, reply->element[2 * i + 1]->len);
         const char *ch = json_string_value(json_object_get(a, "channel_id")), *id = reply->element[2 * i]->str;
         int keep = a != NULL && ch != NULL && strcmp(ch, op->id) == 0 &&
                    (before.base == NULL || strncmp(id, before.base, before.len) < 0 || (strlen(id) < before.len && strncmp(id, before.base, strlen(id)) == 0));
@@ -355,7 +341,7 @@ static void on_all(ah_admin_op_t *op, redisReply *reply)
         else
             json_decref(a);
     }
-    qsort(items, m, sizeof(*items), by_id_desc);
+    qsort(items, m, sizeof(*items), ah_admin_by_id_desc);
     op->obj = json_array();
     size_t shown = m < (size_t)op->limit ? m : (size_t)op->limit;
     if (m > shown)
@@ -428,7 +414,7 @@ static void on_updated(ah_admin_op_t *op, redisReply *reply)
 static void on_current(ah_admin_op_t *op, redisReply *reply)
 {
     h2o_req_t *req = op->super.req;
-    json_t *stored = reply->type == REDIS_REPLY_STRING ? parse_stored(reply->str, reply->len) : NULL;
+    json_t *stored = reply->type == REDIS_REPLY_STRING ? ah_admin_parse_object(reply->str, reply->len) : NULL;
     if (stored == NULL) {
         ah_admin_reply_not_found(req, "account");
         ah_admin_op_free(op);
@@ -476,7 +462,7 @@ static void on_deleted(ah_admin_op_t *op, redisReply *reply)
 static void on_current_for_delete(ah_admin_op_t *op, redisReply *reply)
 {
     h2o_req_t *req = op->super.req;
-    json_t *stored = reply->type == REDIS_REPLY_STRING ? parse_stored(reply->str, reply->len) : NULL;
+    json_t *stored = reply->type == REDIS_REPLY_STRING ? ah_admin_parse_object(reply->str, reply->len) : NULL;
     if (stored == NULL) {
         ah_admin_reply_not_found(req, "account");
         ah_admin_op_free(op);

@@ -225,16 +225,6 @@ static json_t *channel_view(json_t *stored)
     return view;
 }
 
-static json_t *parse_stored(const char *text, size_t len)
-{
-    json_error_t jerr;
-    json_t *v = json_loadb(text, len, 0, &jerr);
-    if (!json_is_object(v)) {
-        json_decref(v);
-        return NULL;
-    }
-    return v;
-}
 
 /* ---- create ---- */
 
@@ -290,10 +280,6 @@ void ah_handle_channels_create(h2o_req_t *req, const ah_route_params_t *p)
 
 /* ---- list and read ---- */
 
-static int by_id_desc(const void *a, const void *b)
-{
-    return -strcmp(json_string_value(json_object_get(*(json_t *const *)a, "id")), json_string_value(json_object_get(*(json_t *const *)b, "id")));
-}
 
 static void on_all(ah_admin_op_t *op, redisReply *reply)
 {
@@ -301,7 +287,7 @@ static void on_all(ah_admin_op_t *op, redisReply *reply)
     size_t n = reply->type == REDIS_REPLY_ARRAY ? reply->elements / 2 : 0, m = 0;
     json_t **items = h2o_mem_alloc_pool(&req->pool, sizeof(json_t *) * (n + 1));
     for (size_t i = 0; i != n; ++i) {
-        json_t *c = parse_stored(reply->element[2 * i + 1]->str, reply->element[2 * i + 1]->len);
+        json_t *c = ah_admin_parse_object(reply->element[2 * i + 1]->str, reply->element[2 * i + 1]->len);
         if (c != NULL && op->id[0] != '\0' && strcmp(reply->element[2 * i]->str, op->id) >= 0) {
             json_decref(c);
             continue;
@@ -309,7 +295,7 @@ static void on_all(ah_admin_op_t *op, redisReply *reply)
         if (c != NULL)
             items[m++] = c;
     }
-    qsort(items, m, sizeof(*items), by_id_desc);
+    qsort(items, m, sizeof(*items), ah_admin_by_id_desc);
     json_t *data = json_array();
     const char *next = NULL;
     for (size_t i = 0; i != m; ++i) {
@@ -338,7 +324,7 @@ void ah_handle_channels_list(h2o_req_t *req, const ah_route_params_t *p)
 
 static void on_one(ah_admin_op_t *op, redisReply *reply)
 {
-    json_t *c = reply->type == REDIS_REPLY_STRING ? parse_stored(reply->str, reply->len) : NULL;
+    json_t *c = reply->type == REDIS_REPLY_STRING ? ah_admin_parse_object(reply->str, reply->len) : NULL;
     if (c == NULL)
         ah_admin_reply_not_found(op->super.req, "channel");
     else
@@ -368,7 +354,7 @@ static void on_updated(ah_admin_op_t *op, redisReply *reply)
 static void on_current(ah_admin_op_t *op, redisReply *reply)
 {
     h2o_req_t *req = op->super.req;
-    json_t *stored = reply->type == REDIS_REPLY_STRING ? parse_stored(reply->str, reply->len) : NULL;
+    json_t *stored = reply->type == REDIS_REPLY_STRING ? ah_admin_parse_object(reply->str, reply->len) : NULL;
     if (stored == NULL) {
         ah_admin_reply_not_found(req, "channel");
         ah_admin_op_free(op);

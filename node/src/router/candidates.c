@@ -12,17 +12,27 @@ static int channel_serves(const ah_channel_t *c, const char *model)
     return 0;
 }
 
-static size_t add_for_model(const ah_snapshot_t *s, const char *upstream, ah_candidate_t *out, size_t cap, size_t n)
+/* 1 when the account's channel serves one of the alias's upstream models listed before index `upto`:
+ * the account was already counted for that one */
+static int served_earlier(const ah_channel_t *c, json_t *alias, size_t upto)
+{
+    for (size_t k = 0; k != upto; ++k) {
+        const char *m = json_string_value(json_array_get(alias, k));
+        if (m != NULL && channel_serves(c, m))
+            return 1;
+    }
+    return 0;
+}
+
+/* adds the accounts serving upstream (alias entry `index` when alias is not NULL) */
+static size_t add_for_model(const ah_snapshot_t *s, const char *upstream, json_t *alias, size_t index, ah_candidate_t *out, size_t cap,
+                            size_t n)
 {
     for (size_t i = 0; i != s->naccounts; ++i) {
         const ah_account_t *a = &s->accounts[i];
         if (!a->enabled || !a->channel->enabled || a->weight <= 0 || a->channel->weight <= 0 || !channel_serves(a->channel, upstream))
             continue;
-        int dup = 0;
-        for (size_t j = 0; j != n && j != cap; ++j)
-            if (out[j].account == a)
-                dup = 1;
-        if (dup)
+        if (alias != NULL && served_earlier(a->channel, alias, index))
             continue;
         if (n < cap)
             out[n] = (ah_candidate_t){a, upstream, a->channel->priority, a->channel->weight * a->weight};
@@ -35,13 +45,13 @@ size_t ah_router_candidates(const ah_snapshot_t *s, const char *model, ah_candid
 {
     json_t *alias = json_object_get(s->modelmap, model);
     if (!json_is_array(alias))
-        return add_for_model(s, model, out, cap, 0);
+        return add_for_model(s, model, NULL, 0, out, cap, 0);
     size_t n = 0, i;
     json_t *v;
     json_array_foreach(alias, i, v)
     {
         if (json_is_string(v))
-            n = add_for_model(s, json_string_value(v), out, cap, n);
+            n = add_for_model(s, json_string_value(v), alias, i, out, cap, n);
     }
     return n;
 }
