@@ -6,18 +6,20 @@
 -- KEYS[3]   ah:cfg:accounts   HASH account id -> JSON
 -- KEYS[4]   ah:cfg:modelmap   STRING, JSON
 -- KEYS[5]   ah:cfg:settings   STRING, JSON
+-- KEYS[6]   ah:cfg:prices     STRING, JSON
 -- (no ARGV)
 --
--- Returns {ver, channels, accounts, modelmap, settings}: ver an integer,
--- channels and accounts flat [id, json, id, json, ...] arrays (HGETALL),
--- modelmap and settings the JSON text or "" when absent.
+-- Returns {ver, channels, accounts, modelmap, settings, prices}: ver an
+-- integer, channels and accounts flat [id, json, id, json, ...] arrays
+-- (HGETALL), modelmap, settings and prices the JSON text or "" when absent.
 
 local ver_key = KEYS[1]
 local channels_key = KEYS[2]
 local accounts_key = KEYS[3]
 local modelmap_key = KEYS[4]
 local settings_key = KEYS[5]
-ah_expect_counts('config_read', 5, 0)
+local prices_key = KEYS[6]
+ah_expect_counts('config_read', 6, 0)
 
 local ver = tonumber(redis.call('GET', ver_key)) or 0
 return {
@@ -26,4 +28,5 @@ return {
   redis.call('HGETALL', accounts_key),
   redis.call('GET', modelmap_key) or '',
   redis.call('GET', settings_key) or '',
+  redis.call('GET', prices_key) or '',
 }

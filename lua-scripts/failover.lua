@@ -16,15 +16,20 @@
 -- ARGV[4]         status     upstream HTTP status, 0 for a timeout or a
 --                            connection error
 -- ARGV[5]         r          the draw, a decimal string in [0, 1)
--- ARGV[6]         n          number of remaining candidates
--- ARGV[7..6+3n]   id, priority, weight   one triple per candidate
+-- ARGV[6]         lease      the request's lease (from admit)
+-- ARGV[7]         tokens     estimated tokens, counted on the next account
+-- ARGV[8]         n          number of remaining candidates
+-- ARGV[9..8+5n]   id, priority, weight, rpm, tpm   one tuple per candidate
 --
 -- Whatever the action, the failed account gets: errors += 1, requests += 1,
--- last_error = reason, last_status = status.
+-- last_error = reason, last_status = status. The next account, when there is
+-- one, counts the request in its RPM and TPM windows, and the hold
+-- ah:hold:<lease> (derived from ARGV[6]) records it.
 --
--- Returns {"ok", account_id} or {"err", "no_available_account", ms} (ms as
--- in admit: the soonest cooldown end among the remaining candidates, -1 when
--- none is cooling, which includes n == 0).
+-- Returns {"ok", account_id} or {"err", reason, ms}: reason and ms as in
+-- admit's account choice ("rate_limit_exceeded" when some remaining account
+-- is at its own limit, else "no_available_account"; ms -1 when no remaining
+-- candidate will serve again, which includes n == 0).
 
 local failed_key = KEYS[1]
 local action = ARGV[1]
@@ -32,9 +37,12 @@ local cooldown_s = ah_int(ARGV[2], 'cooldown seconds')
 local reason = ARGV[3]
 local status = ah_int(ARGV[4], 'upstream status')
 local r = pick_parse_r(ARGV[5])
-local n = pick_count(6)
-ah_expect_counts('failover', 1 + n, 6 + 3 * n)
-local candidates = pick_parse(1, 6)
+local lease = ARGV[6]
+local tokens = ah_int(ARGV[7], 'tokens')
+local n = pick_count(8)
+ah_expect_counts('failover', 1 + n, 8 + 5 * n)
+if lease == nil or lease == '' then ah_fail('failover: empty lease') end
+local candidates = pick_parse(1, 8, 5)
 if action ~= 'disable' and action ~= 'cool' and action ~= 'none' then
   ah_fail('failover: action must be disable, cool or none, got ' .. tostring(action))
 end
@@ -59,6 +67,13 @@ elseif action == 'cool' then
   redis.call('HSET', failed_key, 'cooldown_until', ah_int_str(deadline))
 end
 
-local id, retry_ms = pick_choose(candidates, r, now_ms)
-if id == nil then return {'err', 'no_available_account', retry_ms} end
+local id, retry_ms, why = pick_choose(candidates, r, now_ms, tokens)
+if id == nil then return {'err', why, retry_ms} end
+local now_s = math.floor(now_ms / 1000)
+lim_rpm_add(lim_rpm_key('acct', id), lease, now_ms)
+lim_tpm_add(lim_tpm_key('acct', id), now_s, tokens)
+local hold_key = 'ah:hold:' .. lease
+if redis.call('EXISTS', hold_key) == 1 then
+  redis.call('HSET', hold_key, 'acct_id', id, 'acct_sec', ah_int_str(now_s))
+end
 return {'ok', id}

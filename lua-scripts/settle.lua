@@ -1,31 +1,60 @@
--- settle.lua: the end of a request on an account. This version updates the
--- account's health record only (money is settled here in a later version).
+-- settle.lua: the end of one request, in one atomic step. Charges the actual
+-- cost against the hold (never taking the balance below zero: a shortfall is
+-- recorded as unpaid), releases the rest, frees the in-flight slots, corrects
+-- the TPM windows from the estimate to the actual tokens, adds to the key's
+-- monthly spend, the account's health record and the day/hour stats, and
+-- appends the request log entry.
 --
--- KEYS[1]   ah:acct:<id>   the account that served the request
--- ARGV[1]   outcome        "ok"; "stream_error": a 200 whose stream then
---                          failed, counts against health but no cooldown;
---                          "client_error": an upstream 4xx passed to the
---                          client, not the account's fault: a request only
--- ARGV[2]   status         upstream HTTP status (integer)
--- ARGV[3]   latency_ms     integer >= 0
+-- KEYS[1]    ah:acct:<id>    the account that served the last attempt
+-- ARGV[1]    lease           the request's lease (from admit)
+-- ARGV[2]    outcome         "ok"; "stream_error" (a 200 whose stream then
+--                            failed: counts against health, no cooldown);
+--                            "client_error" (an upstream 4xx passed to the
+--                            client); "client_closed" (the client left);
+--                            "failed" (every attempt failed)
+-- ARGV[3]    status          the upstream's last status (0: none)
+-- ARGV[4]    latency_ms      of the last upstream attempt (integer)
+-- ARGV[5]    cost            the actual cost in micro-units (integer >= 0)
+-- ARGV[6]    tokens          prompt + completion tokens, for TPM (>= 0)
+-- ARGV[7]    log_max         approximate cap of the request log
+-- ARGV[8]    model           as the client asked (stats dimension)
+-- ARGV[9]    channel_id      stats dimension
+-- ARGV[10]   client_status   the HTTP status the client got
+-- ARGV[11]   prompt_tokens, ARGV[12] completion_tokens (stats)
+-- ARGV[13..] field, value    the log entry's other fields (request_id,
+--                            upstream_model, account_id, stream, attempts,
+--                            latency_ms, first_byte_ms, cached_tokens, error,
+--                            client_ip, ...); user_id, key_id, time, cost,
+--                            unpaid and status are added here
 --
--- Effects: requests += 1; for stream_error also errors += 1 and
--- stream_errors += 1; last_status = status; last_used_at = now (unix s);
--- latency_ewma_ms = old * 0.8 + latency * 0.2 (the first sample is taken
--- as is), stored as a decimal string with at most one decimal.
--- Returns 1.
+-- Derived inside (documented exception): ah:hold:<lease>, ah:holds, the
+-- user's hash and ledger, the key's record (by id through ah:keyid:<id>),
+-- the limiter keys, the stats hashes and the log stream.
+--
+-- A hold already gone (swept after its lease expired, or settled twice) is
+-- treated as a hold of 0: the cost is then taken from the balance as far as
+-- it goes. Returns {charged, unpaid, balance} (balance -1 when the hold
+-- named no user).
 
 local acct_key = KEYS[1]
-local outcome = ARGV[1]
-ah_expect_counts('settle', 1, 3)
-local status = ah_int(ARGV[2], 'upstream status')
-local latency = ah_int(ARGV[3], 'latency ms')
-if outcome ~= 'ok' and outcome ~= 'stream_error' and outcome ~= 'client_error' then
-  ah_fail('settle: outcome must be ok, stream_error or client_error, got ' .. tostring(outcome))
+local lease = ARGV[1]
+local outcome = ARGV[2]
+local status = ah_int(ARGV[3], 'status')
+local latency = ah_int(ARGV[4], 'latency_ms')
+local cost = ah_int(ARGV[5], 'cost')
+local tokens = ah_int(ARGV[6], 'tokens')
+local log_max = ah_int(ARGV[7], 'log_max')
+local model, channel = ARGV[8], ARGV[9]
+local client_status = ah_int(ARGV[10], 'client_status')
+local pt = ah_int(ARGV[11], 'prompt_tokens')
+local ct = ah_int(ARGV[12], 'completion_tokens')
+if #KEYS ~= 1 or #ARGV < 12 or #ARGV % 2 ~= 0 then
+  ah_fail('settle: expected 1 key and 12 arguments plus field/value pairs')
 end
-if latency < 0 then
-  ah_fail('settle: latency ms must be >= 0, got ' .. latency)
-end
+local outcomes = {ok = true, stream_error = true, client_error = true, client_closed = true, failed = true}
+if not outcomes[outcome] then ah_fail('settle: unknown outcome ' .. tostring(outcome)) end
+if cost < 0 or tokens < 0 then ah_fail('settle: cost and tokens must be >= 0') end
+if latency < 0 then ah_fail('settle: latency_ms must be >= 0') end
 
 local now_s = ah_now()
 
@@ -37,16 +66,74 @@ local function tenths_str(x)
   return string.format('%d.%d', math.floor(t / 10), t % 10)
 end
 
+local hold_key = 'ah:hold:' .. lease
+local h = redis.call('HMGET', hold_key, 'user_id', 'key_id', 'amount', 'tpm_est', 'tpm_sec', 'acct_id', 'acct_sec')
+local uid, kid = h[1] or '', h[2] or ''
+local hold = tonumber(h[3]) or 0
+local tpm_est = tonumber(h[4]) or 0
+local tpm_sec, acct_sec = tonumber(h[5]), tonumber(h[7])
+local acct_id = h[6] or string.sub(acct_key, #AH_ACCT_PREFIX + 1)
+redis.call('DEL', hold_key)
+redis.call('ZREM', AH_HOLDS_KEY, lease)
+
+-- money
+local charged, unpaid, balance = 0, 0, -1
+if uid ~= '' then
+  local ukey = 'ah:user:' .. uid
+  balance = tonumber(redis.call('HGET', ukey, 'balance')) or 0
+  local available = balance + hold
+  charged = math.min(cost, math.max(available, 0))
+  unpaid = cost - charged
+  balance = available - charged
+  redis.call('HSET', ukey, 'balance', ah_int_str(balance))
+  if hold ~= 0 then redis.call('HINCRBY', ukey, 'held', -hold) end
+  if charged ~= 0 then redis.call('HINCRBY', ukey, 'spent', charged) end
+  if hold ~= 0 or charged ~= 0 then
+    money_ledger(uid, 'charge', hold - charged, balance, {'request_id', ARGV[13] == 'request_id' and ARGV[14] or '',
+      'hold', ah_int_str(hold), 'cost', ah_int_str(cost), 'unpaid', ah_int_str(unpaid)})
+  end
+  -- slots and windows
+  redis.call('ZREM', lim_inflight_key('user', uid), lease)
+  lim_tpm_correct(lim_tpm_key('user', uid), tpm_sec, tokens - tpm_est)
+end
+if kid ~= '' then
+  redis.call('ZREM', lim_inflight_key('key', kid), lease)
+  lim_tpm_correct(lim_tpm_key('key', kid), tpm_sec, tokens - tpm_est)
+  local hmac = redis.call('GET', 'ah:keyid:' .. kid)
+  if hmac and cost > 0 then
+    local rec = 'ah:key:' .. hmac
+    local _, _, month = cal_ids(now_s)
+    local f = redis.call('HMGET', rec, 'spent_month_id', 'id')
+    if f[2] == kid then
+      if f[1] ~= month then redis.call('HSET', rec, 'spent_month_id', month, 'spent_month', '0') end
+      redis.call('HINCRBY', rec, 'spent_month', cost)
+    end
+  end
+end
+if tpm_sec ~= nil then lim_tpm_correct(lim_tpm_key('global', 'all'), tpm_sec, tokens - tpm_est) end
+if acct_sec ~= nil then lim_tpm_correct(lim_tpm_key('acct', acct_id), acct_sec, tokens - tpm_est) end
+
+-- the account's health
 redis.call('HINCRBY', acct_key, 'requests', 1)
 if outcome == 'stream_error' then
   redis.call('HINCRBY', acct_key, 'errors', 1)
   redis.call('HINCRBY', acct_key, 'stream_errors', 1)
 end
-local old = tonumber(redis.call('HGET', acct_key, 'latency_ewma_ms'))
-local ewma = latency
-if old ~= nil then ewma = old * 0.8 + latency * 0.2 end
-redis.call('HSET', acct_key,
-  'last_status', ah_int_str(status),
-  'last_used_at', ah_int_str(now_s),
-  'latency_ewma_ms', tenths_str(ewma))
-return 1
+redis.call('HSET', acct_key, 'last_status', ah_int_str(status), 'last_used_at', ah_int_str(now_s))
+local ewma = tonumber(redis.call('HGET', acct_key, 'latency_ewma_ms'))
+if ewma == nil then ewma = latency else ewma = ewma * 0.8 + latency * 0.2 end
+redis.call('HSET', acct_key, 'latency_ewma_ms', tenths_str(ewma))
+
+-- stats and the log
+local is_err = client_status >= 400 and 1 or 0
+money_stats(now_s, {model = model, channel = channel, account = acct_id, user = uid},
+  {req = 1, err = is_err, pt = pt, ct = ct, cost = cost})
+local entry = {'time', ah_int_str(now_s), 'user_id', uid, 'key_id', kid, 'status', ah_int_str(client_status),
+  'cost', ah_int_str(cost), 'unpaid', ah_int_str(unpaid), 'model', model, 'channel_id', channel,
+  'prompt_tokens', ah_int_str(pt), 'completion_tokens', ah_int_str(ct)}
+for i = 13, #ARGV, 2 do
+  entry[#entry + 1] = ARGV[i]
+  entry[#entry + 1] = ARGV[i + 1]
+end
+money_log(entry, log_max)
+return {charged, unpaid, balance}

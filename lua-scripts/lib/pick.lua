@@ -38,13 +38,16 @@ local function pick_count(argv_offset)
   return n
 end
 
--- Parse the candidates into a list of {id, key, priority, weight}, checking
--- every field and the KEYS that go with them.
-local function pick_parse(keys_offset, argv_offset)
+-- Parse the candidates into a list of {id, key, priority, weight, rpm, tpm},
+-- checking every field and the KEYS that go with them. width is 3 (id,
+-- priority, weight) or 5 (plus the account's own rpm and tpm limits, 0 =
+-- none); it defaults to 3.
+local function pick_parse(keys_offset, argv_offset, width)
+  width = width or 3
   local n = pick_count(argv_offset)
   local list = {}
   for i = 1, n do
-    local a = argv_offset + 3 * (i - 1)
+    local a = argv_offset + width * (i - 1)
     local id = ARGV[a + 1]
     if id == nil or id == '' then
       ah_fail('candidate ' .. i .. ': missing account id')
@@ -59,28 +62,46 @@ local function pick_parse(keys_offset, argv_offset)
       ah_fail('candidate ' .. i .. ': KEYS[' .. (keys_offset + i) .. '] is '
         .. tostring(key) .. ', expected ' .. AH_ACCT_PREFIX .. id)
     end
-    list[i] = {id = id, key = key, priority = priority, weight = weight}
+    local rpm, tpm = 0, 0
+    if width == 5 then
+      rpm = ah_int(ARGV[a + 4], 'candidate ' .. i .. ' rpm')
+      tpm = ah_int(ARGV[a + 5], 'candidate ' .. i .. ' tpm')
+    end
+    list[i] = {id = id, key = key, priority = priority, weight = weight, rpm = rpm, tpm = tpm}
   end
   return list
 end
 
 -- Choose one account among the parsed candidates `list` (from pick_parse)
--- with the draw r (a number, from pick_parse_r) at time now_ms.
--- Returns the chosen id; or nil and the soonest remaining cooldown in ms
--- among cooling candidates, -1 when none is cooling (all disabled, or no
--- candidates at all).
-local function pick_choose(list, r, now_ms)
+-- with the draw r (a number, from pick_parse_r) at time now_ms. Accounts at
+-- their own rpm/tpm limit (for `tokens` more) are skipped like cooling ones.
+-- Returns the chosen id; or nil, the soonest time in ms at which a skipped
+-- candidate may serve again (-1 when none will: all disabled, or no
+-- candidates at all), and the reason: "rate_limit_exceeded" when some
+-- candidate was skipped for its limit, else "no_available_account".
+local function pick_choose(list, r, now_ms, tokens)
   local kept, total, best = {}, 0, nil
-  local soonest = nil
+  local soonest, limited = nil, false
+  local now_s = math.floor(now_ms / 1000)
   for _, c in ipairs(list) do
     local st = redis.call('HMGET', c.key, 'cooldown_until', 'disabled')
     local until_ms = tonumber(st[1]) or 0
+    local wait = nil
     if st[2] == '1' then
       -- disabled until an operator resets it: never a retry time
     elseif until_ms > now_ms then
-      local left = until_ms - now_ms
-      if soonest == nil or left < soonest then soonest = left end
+      wait = until_ms - now_ms
     else
+      local ok1, _, w1 = lim_rpm_check(lim_rpm_key('acct', c.id), c.rpm, now_ms)
+      local ok2, _, w2 = lim_tpm_check(lim_tpm_key('acct', c.id), c.tpm, tokens or 0, now_s, now_ms)
+      if not ok1 or not ok2 then
+        limited = true
+        wait = math.max(ok1 and 0 or w1, ok2 and 0 or w2)
+      end
+    end
+    if wait ~= nil then
+      if soonest == nil or wait < soonest then soonest = wait end
+    elseif st[2] ~= '1' then
       if best == nil or c.priority > best then
         best, kept, total = c.priority, {}, 0
       end
@@ -91,7 +112,7 @@ local function pick_choose(list, r, now_ms)
     end
   end
   if #kept == 0 then
-    return nil, soonest or -1
+    return nil, soonest or -1, limited and 'rate_limit_exceeded' or 'no_available_account'
   end
   local target = r * total
   local acc = 0

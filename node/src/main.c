@@ -59,6 +59,14 @@ static void release_recycled_buffers(void)
         free(h2o_mem_alloc_recycle(r, 0));
 }
 
+/* the sweep: expired holds refunded, their slots freed (idempotent: every node runs it) */
+static void on_sweep(ah_timer_t *t)
+{
+    ah_worker_t *w = H2O_STRUCT_FROM_MEMBER(ah_worker_t, sweep, t);
+    ah_redis_script(w->redis, AH_SCRIPT_SWEEP, 1, 2, (const char *[]){"ah:holds", "200"}, NULL, NULL, NULL);
+    ah_timer_start(&w->timers, &w->sweep, w->node->opts.sweep_ms, on_sweep);
+}
+
 static void *worker_main(void *arg)
 {
     ah_worker_t *w = arg;
@@ -72,16 +80,20 @@ static void *worker_main(void *arg)
     ah_redis_hooks_t hooks = {.on_ready = on_redis_ready, .ud = w};
     w->redis = ah_redis_create(w->loop, &w->timers, &conf, &hooks);
     ah_redis_start(w->redis);
-    if (w->index == 0)
+    if (w->index == 0) {
         ah_config_loader_start(w);
+        ah_timer_start(&w->timers, &w->sweep, node->opts.sweep_ms, on_sweep);
+    }
     ah_server_listen(w);
     ah_timer_start(&w->timers, &w->tick, TICK_MS, on_tick);
 
     while (!w->done)
         h2o_evloop_run(w->loop, ah_timers_wait_ms(&w->timers, 1000));
 
-    if (w->index == 0)
+    if (w->index == 0) {
+        ah_timer_stop(&w->timers, &w->sweep);
         ah_config_loader_stop(w);
+    }
     ah_redis_destroy(&w->redis);
     ah_curl_loop_destroy(&w->curl);
     release_recycled_buffers();

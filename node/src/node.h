@@ -45,7 +45,8 @@ typedef struct st_ah_worker_t {
     ah_curl_loop_t *curl;
     ah_metrics_t metrics;
     size_t in_flight;        /**< client requests being relayed */
-    ah_timer_t tick;         /**< housekeeping: drain, config version poll */
+    ah_timer_t tick;         /**< housekeeping: drain */
+    ah_timer_t sweep;        /**< worker 0: settles expired holds */
     int closing;
     int done;
 } ah_worker_t;

@@ -95,7 +95,7 @@ static inline json_t *fx_channel(const char *type, const char *const *models)
 static inline ah_snapshot_t *fx_build(int64_t version, const fx_items_t *channels, const fx_items_t *accounts, const char *modelmap,
                                       const char *settings)
 {
-    return ah_snapshot_build(version, channels->items, channels->n, accounts->items, accounts->n, modelmap, settings, fx_key);
+    return ah_snapshot_build(version, channels->items, channels->n, accounts->items, accounts->n, modelmap, settings, NULL, fx_key);
 }
 
 /** the account of s with this id, or NULL */

@@ -348,7 +348,7 @@ static void test_accounts(void)
     ah_snapshot_release(&s);
 
     /* the same accounts under the other key: nothing opens */
-    s = ah_snapshot_build(10, ch.items, ch.n, ac.items, ac.n, NULL, NULL, fx_other_key);
+    s = ah_snapshot_build(10, ch.items, ch.n, ac.items, ac.n, NULL, NULL, NULL, fx_other_key);
     is_int(s->naccounts, 1, "under the other key only the account sealed with it loads");
     ok(s->naccounts == 1 && strcmp(s->accounts[0].id, "a-wrong-key") == 0 && strcmp(s->accounts[0].secret, "sk-other") == 0,
        "  and it is a-wrong-key");

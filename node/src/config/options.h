@@ -29,6 +29,7 @@ typedef struct st_ah_options_t {
     int64_t idle_timeout_ms;
     int64_t h2_max_streams;
     int64_t config_poll_ms;
+    int64_t sweep_ms;
     char log_level[16];
     int64_t access_log;
     char config_file[512];

@@ -200,7 +200,7 @@ static json_t *load_object(const char *text)
 
 ah_snapshot_t *ah_snapshot_build(int64_t version, const ah_snapshot_item_t *channels, size_t nchannels,
                                  const ah_snapshot_item_t *accounts, size_t naccounts, const char *modelmap, const char *settings,
-                                 const uint8_t enc_key[32])
+                                 const char *prices, const uint8_t enc_key[32])
 {
     ah_snapshot_t *s = calloc(1, sizeof(*s));
     if (s == NULL)
@@ -210,6 +210,18 @@ ah_snapshot_t *ah_snapshot_build(int64_t version, const ah_snapshot_item_t *chan
     s->modelmap = load_object(modelmap);
     s->settings = load_object(settings);
     s->max_retries = get_int(s->settings, "max_retries", 3);
+    s->global_rpm = get_int(s->settings, "global_rpm", 0);
+    s->global_tpm = get_int(s->settings, "global_tpm", 0);
+    s->hold_ttl_s = get_int(s->settings, "hold_ttl_s", 600);
+    s->default_max_tokens = get_int(s->settings, "default_max_tokens", 4096);
+    s->log_max_entries = get_int(s->settings, "log_max_entries", 1000000);
+    json_t *table = load_object(prices);
+    s->prices = ah_snapshot_prices_parse(table);
+    if (s->prices == NULL) {
+        ah_log(AH_LOG_WARN, "config", "the price table is malformed: every model is free until it is fixed");
+        s->prices = json_object();
+    }
+    json_decref(table);
     ah_cooldowns_t defaults = {60, 300, 120};
     read_cooldowns(json_object_get(s->settings, "cooldowns"), &s->cooldowns, &defaults);
     s->channels = calloc(nchannels + 1, sizeof(*s->channels));
@@ -231,7 +243,7 @@ ah_snapshot_t *ah_snapshot_build(int64_t version, const ah_snapshot_item_t *chan
 
 ah_snapshot_t *ah_snapshot_empty(void)
 {
-    return ah_snapshot_build(0, NULL, 0, NULL, 0, NULL, NULL, (const uint8_t[32]){0});
+    return ah_snapshot_build(0, NULL, 0, NULL, 0, NULL, NULL, NULL, (const uint8_t[32]){0});
 }
 
 void ah_snapshot_retain(ah_snapshot_t *s)
@@ -259,7 +271,40 @@ void ah_snapshot_release(ah_snapshot_t **ps)
     free(s->accounts);
     json_decref(s->modelmap);
     json_decref(s->settings);
+    json_decref(s->prices);
     free(s);
+}
+
+json_t *ah_snapshot_prices_parse(json_t *table)
+{
+    if (!json_is_object(table))
+        return NULL;
+    json_t *out = json_object();
+    const char *model;
+    json_t *p;
+    json_object_foreach(table, model, p)
+    {
+        json_t *in = json_object_get(p, "input"), *o = json_object_get(p, "output"), *c = json_object_get(p, "cached_input");
+        int64_t vi = json_is_number(in) ? ah_money_price_from_units(json_number_value(in)) : -1;
+        int64_t vo = json_is_number(o) ? ah_money_price_from_units(json_number_value(o)) : -1;
+        int64_t vc = c == NULL || json_is_null(c) ? vi : json_is_number(c) ? ah_money_price_from_units(json_number_value(c)) : -1;
+        if (!json_is_object(p) || vi < 0 || vo < 0 || vc < 0) {
+            json_decref(out);
+            return NULL;
+        }
+        json_object_set_new(out, model, json_pack("[I, I, I]", (json_int_t)vi, (json_int_t)vo, (json_int_t)vc));
+    }
+    return out;
+}
+
+int ah_snapshot_price(const ah_snapshot_t *s, const char *model, ah_price_t *out)
+{
+    json_t *p = json_object_get(s->prices, model);
+    if (p == NULL)
+        return 0;
+    *out = (ah_price_t){json_integer_value(json_array_get(p, 0)), json_integer_value(json_array_get(p, 1)),
+                        json_integer_value(json_array_get(p, 2))};
+    return 1;
 }
 
 static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
+#include "aihub/money.h"
 
 typedef enum en_ah_channel_type_t {
     AH_CHANNEL_OPENAI,
@@ -69,6 +70,11 @@ typedef struct st_ah_snapshot_t {
     json_t *settings; /**< object */
     int64_t max_retries;
     ah_cooldowns_t cooldowns;
+    json_t *prices;              /**< object model -> [input, output, cached_input] in micro-units per million tokens */
+    int64_t global_rpm, global_tpm;
+    int64_t hold_ttl_s;
+    int64_t default_max_tokens;
+    int64_t log_max_entries;
 } ah_snapshot_t;
 
 /** one config object as stored: its id and JSON text (borrowed) */
@@ -84,7 +90,11 @@ typedef struct st_ah_snapshot_item_t {
  */
 ah_snapshot_t *ah_snapshot_build(int64_t version, const ah_snapshot_item_t *channels, size_t nchannels,
                                  const ah_snapshot_item_t *accounts, size_t naccounts, const char *modelmap, const char *settings,
-                                 const uint8_t enc_key[32]);
+                                 const char *prices, const uint8_t enc_key[32]);
+/** the price of model; 1 when it has one, else 0 (the model costs nothing) */
+int ah_snapshot_price(const ah_snapshot_t *s, const char *model, ah_price_t *out);
+/** converts the prices table as stored ({"m": {"input", "output", "cached_input"}}) to integer form; NULL when malformed (caller owns) */
+json_t *ah_snapshot_prices_parse(json_t *table);
 /** an empty snapshot of version 0 (before the first load) */
 ah_snapshot_t *ah_snapshot_empty(void);
 void ah_snapshot_retain(ah_snapshot_t *s);

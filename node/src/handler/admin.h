@@ -45,6 +45,9 @@ int ah_admin_call(ah_admin_op_t *op, ah_script_id_t script, int nkeys, int argc,
 /** the same with a plain command */
 int ah_admin_command(ah_admin_op_t *op, int argc, const char **argv, ah_admin_cont cont);
 
+/** calls the credits script for the user op->id: delta micro-units, a reason for the ledger, an Idempotency-Key or "" */
+void ah_admin_credit(ah_admin_op_t *op, int64_t delta, const char *reason, const char *idem, ah_admin_cont cont);
+
 /** the request body as a JSON object, or NULL after replying 400 */
 json_t *ah_admin_body(h2o_req_t *req);
 void ah_admin_reply_bad(h2o_req_t *req, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

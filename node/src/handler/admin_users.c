@@ -128,20 +128,36 @@ static void on_user_read(ah_admin_op_t *op, redisReply *reply)
     ah_admin_op_free(op);
 }
 
+static void read_user(ah_admin_op_t *op)
+{
+    const char *argv[] = {op->id2, "hash"};
+    ah_admin_call(op, AH_SCRIPT_RECORD_GET, 1, 2, argv, on_user_read);
+}
+
+static void on_user_credited(ah_admin_op_t *op, redisReply *reply)
+{
+    read_user(op);
+}
+
 static void on_user_saved_then_read(ah_admin_op_t *op, redisReply *reply)
 {
     if (ah_admin_reply_refusal(op->super.req, reply, "user")) {
         ah_admin_op_free(op);
         return;
     }
-    const char *argv[] = {op->id2, "hash"};
-    ah_admin_call(op, AH_SCRIPT_RECORD_GET, 1, 2, argv, on_user_read);
+    /* an initial balance is a top-up like any other: through the ledger */
+    json_int_t initial = json_integer_value(op->extra);
+    if (initial > 0) {
+        ah_admin_credit(op, initial, "initial balance", "", on_user_credited);
+        return;
+    }
+    read_user(op);
 }
 
 static void save_user(h2o_req_t *req, json_t *in, const char *mode, const char *id, const char *const *allowed)
 {
     char buf[256];
-    const char *argv[32];
+    const char *argv[64];
     int argc = 0;
     const char *name = json_string_value(json_object_get(in, "name"));
     if (name != NULL)
@@ -155,20 +171,30 @@ static void save_user(h2o_req_t *req, json_t *in, const char *mode, const char *
     if (strcmp(mode, "create") == 0) {
         argv[argc++] = "enabled", argv[argc++] = "1";
         argv[argc++] = "balance", argv[argc++] = "0";
+        argv[argc++] = "credited", argv[argc++] = "0";
+        argv[argc++] = "held", argv[argc++] = "0";
+        argv[argc++] = "spent", argv[argc++] = "0";
         argv[argc++] = "rpm", argv[argc++] = "0";
         argv[argc++] = "tpm", argv[argc++] = "0";
         argv[argc++] = "max_in_flight", argv[argc++] = "0";
         argv[argc++] = "created_at", argv[argc++] = ah_admin_int_str(req, ah_now_ms() / 1000);
     }
+    json_t *balance = json_incref(json_object_get(in, "balance"));
+    json_object_del(in, "balance");
     const char *complaint = flatten(req, in, allowed, argv, &argc, buf, sizeof(buf));
     if (complaint == NULL && strcmp(mode, "create") == 0 && name == NULL)
         complaint = "'name' is required";
+    if (complaint == NULL && balance != NULL)
+        complaint = ah_check_int(balance, "balance", 0, (int64_t)1 << 52, buf, sizeof(buf));
     json_decref(in);
+    if (complaint != NULL)
+        json_decref(balance);
     if (complaint != NULL) {
         ah_admin_reply_bad(req, "%s", complaint);
         return;
     }
     ah_admin_op_t *op = ah_admin_op_new(req);
+    op->extra = balance;
     snprintf(op->id, sizeof(op->id), "%s", id);
     snprintf(op->id2, sizeof(op->id2), "ah:user:%s", id);
     op->limit = strcmp(mode, "create") == 0 ? 201 : 200;

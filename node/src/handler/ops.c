@@ -38,6 +38,8 @@ void ah_handle_readyz(h2o_req_t *req, const ah_route_params_t *p)
 typedef struct st_metrics_ctx_t {
     ah_async_t super;
     ah_snapshot_t *snap;
+    int pending;                 /* Redis reads outstanding */
+    long cooling, disabled, holds;
 } metrics_ctx_t;
 
 static void put_histogram(h2o_buffer_t **buf, const char *name, const char *help, const ah_histogram_t *hs, int n)
@@ -86,7 +88,7 @@ static void put_label(h2o_buffer_t **buf, const char *v)
     }
 }
 
-static void render(h2o_req_t *req, ah_node_t *node, ah_snapshot_t *snap, long cooling, long disabled)
+static void render(h2o_req_t *req, ah_node_t *node, ah_snapshot_t *snap, long cooling, long disabled, long holds)
 {
     h2o_buffer_t *buf;
     h2o_buffer_init(&buf, &h2o_socket_buffer_prototype);
@@ -95,7 +97,8 @@ static void render(h2o_req_t *req, ah_node_t *node, ah_snapshot_t *snap, long co
     ah_buffer_append(&buf, h, strlen(h));
     ah_histogram_t up[64], fb[64];
     int n = node->nworkers > 64 ? 64 : node->nworkers;
-    uint64_t failovers = 0, disconnects = 0, calls = 0, rerrors = 0, rtimeouts = 0, reconnects = 0;
+    uint64_t failovers = 0, disconnects = 0, calls = 0, rerrors = 0, rtimeouts = 0, reconnects = 0, relay_calls = 0, cost = 0;
+    uint64_t refusals[AH_METRICS_REFUSALS] = {0};
     size_t in_flight = 0;
     uint64_t rb[12] = {0};
     double rsum = 0;
@@ -116,6 +119,10 @@ static void render(h2o_req_t *req, ah_node_t *node, ah_snapshot_t *snap, long co
         failovers += __atomic_load_n(&w->metrics.failovers, __ATOMIC_RELAXED);
         disconnects += __atomic_load_n(&w->metrics.client_disconnects, __ATOMIC_RELAXED);
         in_flight += __atomic_load_n(&w->in_flight, __ATOMIC_RELAXED);
+        relay_calls += __atomic_load_n(&w->metrics.relay_redis_calls, __ATOMIC_RELAXED);
+        cost += __atomic_load_n(&w->metrics.cost_micro, __ATOMIC_RELAXED);
+        for (int k = 0; k != AH_METRICS_REFUSALS; ++k)
+            refusals[k] += __atomic_load_n(&w->metrics.refusals[k], __ATOMIC_RELAXED);
         if (w->redis != NULL) {
             const ah_redis_stats_t *rs = ah_redis_stats(w->redis);
             calls += rs->calls, rerrors += rs->errors, rtimeouts += rs->timeouts, reconnects += rs->reconnects, rsum += rs->latency_sum_s;
@@ -129,6 +136,20 @@ static void render(h2o_req_t *req, ah_node_t *node, ah_snapshot_t *snap, long co
     put_counter(&buf, "aihub_failovers_total", "Failover steps taken (an upstream failed before the response was committed).", "counter", (double)failovers);
     put_counter(&buf, "aihub_client_disconnects_total", "Client requests abandoned by the client before the end.", "counter", (double)disconnects);
     put_counter(&buf, "aihub_redis_calls_total", "Redis calls made.", "counter", (double)calls);
+    put_counter(&buf, "aihub_relay_redis_calls_total", "Redis script calls made by the relay (admit, failover steps, settle, lease renewals).",
+                "counter", (double)relay_calls);
+    put_counter(&buf, "aihub_cost_micro_units_total", "Cost of relayed requests in micro-units (what was charged plus any unpaid shortfall).",
+                "counter", (double)cost);
+    {
+        const char *hh = "# HELP aihub_refusals_total Client requests refused at admission, by reason.\n# TYPE aihub_refusals_total counter\n";
+        ah_buffer_append(&buf, hh, strlen(hh));
+        for (int k = 0; k != AH_METRICS_REFUSALS; ++k) {
+            char line[128];
+            int len = snprintf(line, sizeof(line), "aihub_refusals_total{reason=\"%s\"} %llu\n", ah_metrics_refusal_names[k],
+                               (unsigned long long)refusals[k]);
+            ah_buffer_append(&buf, line, len);
+        }
+    }
     put_counter(&buf, "aihub_redis_errors_total", "Redis calls that failed (error reply, timeout or lost connection).", "counter", (double)rerrors);
     put_counter(&buf, "aihub_redis_timeouts_total", "Redis calls that passed their deadline.", "counter", (double)rtimeouts);
     put_counter(&buf, "aihub_redis_reconnects_total", "Redis reconnection attempts.", "counter", (double)reconnects);
@@ -149,6 +170,8 @@ static void render(h2o_req_t *req, ah_node_t *node, ah_snapshot_t *snap, long co
     put_counter(&buf, "aihub_accounts", "Provider accounts in the configuration.", "gauge", snap != NULL ? (double)snap->naccounts : 0);
     put_counter(&buf, "aihub_accounts_cooling", "Provider accounts cooling down now (-1 when Redis could not be read).", "gauge", (double)cooling);
     put_counter(&buf, "aihub_accounts_disabled", "Provider accounts disabled until reset (-1 when Redis could not be read).", "gauge", (double)disabled);
+    put_counter(&buf, "aihub_holds_open", "Credit holds of requests running now, cluster-wide (-1 when Redis could not be read).", "gauge",
+                (double)holds);
     put_counter(&buf, "aihub_config_version", "Version of the configuration snapshot in force.", "gauge", (double)ah_snapshot_current_version());
     put_counter(&buf, "aihub_ready", "1 when this worker can serve client requests.", "gauge", ah_redis_is_ready(ah_worker_of_req(req)->redis) ? 1 : 0);
     put_counter(&buf, "aihub_start_time_seconds", "When the process started (Unix time).", "gauge", node->started_at / 1000.0);
@@ -156,44 +179,61 @@ static void render(h2o_req_t *req, ah_node_t *node, ah_snapshot_t *snap, long co
     h2o_buffer_dispose(&buf);
 }
 
+static void metrics_read_done(metrics_ctx_t *ctx)
+{
+    if (--ctx->pending != 0)
+        return;
+    if (ctx->super.req != NULL)
+        render(ctx->super.req, ah_worker_of_req(ctx->super.req)->node, ctx->snap, ctx->cooling, ctx->disabled, ctx->holds);
+    ah_snapshot_release(&ctx->snap);
+    ah_async_free(ctx);
+}
+
 static void on_states(void *ud, redisReply *reply, const char *err)
 {
     metrics_ctx_t *ctx = ud;
-    long cooling = -1, disabled = -1;
     if (err == NULL && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
         long long now = reply->element[0]->integer;
-        cooling = disabled = 0;
+        ctx->cooling = ctx->disabled = 0;
         for (size_t i = 0; i != reply->element[1]->elements; ++i) {
             redisReply *st = reply->element[1]->element[i];
             if (strcmp(st->element[1]->str, "1") == 0)
-                ++disabled;
+                ++ctx->disabled;
             else if (atoll(st->element[0]->str) > now)
-                ++cooling;
+                ++ctx->cooling;
         }
     }
-    if (ctx->super.req != NULL)
-        render(ctx->super.req, ah_worker_of_req(ctx->super.req)->node, ctx->snap, cooling, disabled);
-    ah_snapshot_release(&ctx->snap);
-    ah_async_free(ctx);
+    metrics_read_done(ctx);
+}
+
+static void on_holds(void *ud, redisReply *reply, const char *err)
+{
+    metrics_ctx_t *ctx = ud;
+    if (err == NULL && reply->type == REDIS_REPLY_INTEGER)
+        ctx->holds = reply->integer;
+    metrics_read_done(ctx);
 }
 
 void ah_handle_metrics(h2o_req_t *req, const ah_route_params_t *p)
 {
     ah_worker_t *w = ah_worker_of_req(req);
-    ah_snapshot_t *snap = ah_snapshot_acquire();
-    size_t n = snap->naccounts;
+    metrics_ctx_t *ctx = ah_async_new(req, sizeof(*ctx));
+    ctx->snap = ah_snapshot_acquire();
+    ctx->cooling = ctx->disabled = ctx->holds = -1;
+    size_t n = ctx->snap->naccounts;
+    if (n == 0)
+        ctx->cooling = ctx->disabled = 0;
     const char **keys = h2o_mem_alloc_pool(&req->pool, sizeof(char *) * (n + 1));
     for (size_t i = 0; i != n; ++i) {
-        size_t len = strlen(snap->accounts[i].id) + 8;
+        size_t len = strlen(ctx->snap->accounts[i].id) + 9;
         char *k = h2o_mem_alloc_pool(&req->pool, len);
-        snprintf(k, len, "ah:acct:%s", snap->accounts[i].id);
+        snprintf(k, len, "ah:acct:%s", ctx->snap->accounts[i].id);
         keys[i] = k;
     }
-    metrics_ctx_t *ctx = ah_async_new(req, sizeof(*ctx));
-    ctx->snap = snap;
-    if (n == 0 || ah_redis_script(w->redis, AH_SCRIPT_ACCOUNT_STATES, (int)n, (int)n, keys, NULL, on_states, ctx) != 0) {
-        render(req, w->node, snap, n == 0 ? 0 : -1, n == 0 ? 0 : -1);
-        ah_snapshot_release(&ctx->snap);
-        ah_async_free(ctx);
-    }
+    ctx->pending = 1; /* held until both reads are sent */
+    if (n != 0 && ah_redis_script(w->redis, AH_SCRIPT_ACCOUNT_STATES, (int)n, (int)n, keys, NULL, on_states, ctx) == 0)
+        ++ctx->pending;
+    if (ah_redis_command(w->redis, on_holds, ctx, 2, (const char *[]){"ZCARD", "ah:holds"}, NULL) == 0)
+        ++ctx->pending;
+    metrics_read_done(ctx);
 }

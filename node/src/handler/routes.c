@@ -49,6 +49,10 @@ static const route_t routes[] = {
     {"POST", "/api/users/{}/keys", ah_handle_keys_create, KIND_ADMIN},
     {"PUT", "/api/keys/{}", ah_handle_key_update, KIND_ADMIN},
     {"DELETE", "/api/keys/{}", ah_handle_key_delete, KIND_ADMIN},
+    {"GET", "/api/prices", ah_handle_prices_get, KIND_ADMIN},
+    {"PUT", "/api/prices", ah_handle_prices_put, KIND_ADMIN},
+    {"POST", "/api/users/{}/credits", ah_handle_user_credits, KIND_ADMIN},
+    {"GET", "/api/users/{}/ledger", ah_handle_user_ledger, KIND_ADMIN},
 };
 
 /* matches path (without query) against pattern; fills params */

@@ -54,5 +54,9 @@ void ah_handle_keys_list(h2o_req_t *req, const ah_route_params_t *p);
 void ah_handle_keys_create(h2o_req_t *req, const ah_route_params_t *p);
 void ah_handle_key_update(h2o_req_t *req, const ah_route_params_t *p);
 void ah_handle_key_delete(h2o_req_t *req, const ah_route_params_t *p);
+void ah_handle_prices_get(h2o_req_t *req, const ah_route_params_t *p);
+void ah_handle_prices_put(h2o_req_t *req, const ah_route_params_t *p);
+void ah_handle_user_credits(h2o_req_t *req, const ah_route_params_t *p);
+void ah_handle_user_ledger(h2o_req_t *req, const ah_route_params_t *p);
 
 #endif

@@ -9,6 +9,19 @@
 
 const double ah_metrics_bounds_s[AH_METRICS_BUCKETS - 1] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 
+const char *const ah_metrics_refusal_names[AH_METRICS_REFUSALS] = {
+    "invalid_api_key",      "user_disabled",        "model_not_allowed",   "model_not_found", "rate_limit_exceeded",
+    "insufficient_quota",   "no_available_account", "service_unavailable", "other"};
+
+size_t ah_metrics_refusal_index(const char *code)
+{
+    size_t i;
+    for (i = 0; i != AH_METRICS_REFUSALS - 1; ++i)
+        if (strcmp(ah_metrics_refusal_names[i], code) == 0)
+            break;
+    return i;
+}
+
 void ah_histogram_observe(ah_histogram_t *h, double seconds)
 {
     size_t i = 0;

@@ -26,11 +26,20 @@ typedef struct st_ah_metrics_series_t {
     struct st_ah_metrics_series_t *next;
 } ah_metrics_series_t;
 
+/** refusal reasons counted by aihub_refusals_total (the last is "other") */
+#define AH_METRICS_REFUSALS 9
+extern const char *const ah_metrics_refusal_names[AH_METRICS_REFUSALS];
+/** the index of a refusal code in ah_metrics_refusal_names ("other" for unknown codes) */
+size_t ah_metrics_refusal_index(const char *code);
+
 typedef struct st_ah_metrics_t {
     ah_metrics_series_t *series;         /**< requests by status, model and channel */
     ah_histogram_t upstream_latency;     /**< until the upstream's response headers */
     ah_histogram_t first_byte_latency;   /**< until the first byte reached the client */
     uint64_t failovers, upstream_errors, client_disconnects;
+    uint64_t relay_redis_calls;          /**< script calls made by the relay (admit, failover, settle, renew) */
+    uint64_t cost_micro;                 /**< cost of relayed requests, micro-units */
+    uint64_t refusals[AH_METRICS_REFUSALS];
 } ah_metrics_t;
 
 void ah_histogram_observe(ah_histogram_t *h, double seconds);

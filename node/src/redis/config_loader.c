@@ -36,7 +36,7 @@ static ah_snapshot_item_t *items_of(redisReply *flat, size_t *n)
 static void on_config(void *ud, redisReply *reply, const char *err)
 {
     loader.loading = 0;
-    if (err != NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != 5) {
+    if (err != NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != 6) {
         ah_log(AH_LOG_WARN, "config", "cannot read the configuration: %s", err != NULL ? err : "unexpected reply");
         return;
     }
@@ -44,7 +44,8 @@ static void on_config(void *ud, redisReply *reply, const char *err)
     ah_snapshot_item_t *ch = items_of(reply->element[1], &nch), *ac = items_of(reply->element[2], &nac);
     const char *mm = reply->element[3]->type == REDIS_REPLY_STRING ? reply->element[3]->str : "";
     const char *st = reply->element[4]->type == REDIS_REPLY_STRING ? reply->element[4]->str : "";
-    ah_snapshot_t *s = ah_snapshot_build(reply->element[0]->integer, ch, nch, ac, nac, mm, st, loader.w->node->enc_key);
+    const char *pr = reply->element[5]->type == REDIS_REPLY_STRING ? reply->element[5]->str : "";
+    ah_snapshot_t *s = ah_snapshot_build(reply->element[0]->integer, ch, nch, ac, nac, mm, st, pr, loader.w->node->enc_key);
     free(ch);
     free(ac);
     if (s == NULL)
@@ -67,8 +68,8 @@ static void load(void)
         loader.again = 1;
         return;
     }
-    static const char *keys[] = {"ah:cfg:ver", "ah:cfg:channels", "ah:cfg:accounts", "ah:cfg:modelmap", "ah:cfg:settings"};
-    if (ah_redis_script(loader.w->redis, AH_SCRIPT_CONFIG_READ, 5, 5, keys, NULL, on_config, NULL) == 0)
+    static const char *keys[] = {"ah:cfg:ver", "ah:cfg:channels", "ah:cfg:accounts", "ah:cfg:modelmap", "ah:cfg:settings", "ah:cfg:prices"};
+    if (ah_redis_script(loader.w->redis, AH_SCRIPT_CONFIG_READ, 6, 6, keys, NULL, on_config, NULL) == 0)
         loader.loading = 1;
 }
 

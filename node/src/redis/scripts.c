@@ -27,6 +27,9 @@ static ah_script_t scripts[AH_SCRIPT__COUNT] = {
     [AH_SCRIPT_KEY_DELETE] = {.name = "key_delete"},
     [AH_SCRIPT_USER_DELETE] = {.name = "user_delete"},
     [AH_SCRIPT_CHANNEL_DELETE] = {.name = "channel_delete"},
+    [AH_SCRIPT_SWEEP] = {.name = "sweep"},
+    [AH_SCRIPT_RENEW] = {.name = "renew"},
+    [AH_SCRIPT_CREDITS] = {.name = "credits"},
 };
 
 int ah_scripts_init(void)

@@ -25,6 +25,9 @@ typedef enum en_ah_script_id_t {
     AH_SCRIPT_KEY_DELETE,
     AH_SCRIPT_USER_DELETE,
     AH_SCRIPT_CHANNEL_DELETE,
+    AH_SCRIPT_SWEEP,
+    AH_SCRIPT_RENEW,
+    AH_SCRIPT_CREDITS,
     AH_SCRIPT__COUNT
 } ah_script_id_t;
 

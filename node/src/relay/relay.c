@@ -8,6 +8,8 @@
 #include <string.h>
 #include "aihub/crypto.h"
 #include "aihub/log.h"
+#include "aihub/reqid.h"
+#include "aihub/tokens.h"
 #include "handler/routes.h"
 #include "http/buffer.h"
 #include "http/reply.h"
@@ -25,6 +27,8 @@ static void free_relay(ah_relay_t *r)
         h2o_buffer_dispose(&r->pending);
     if (r->inflight != NULL)
         h2o_buffer_dispose(&r->inflight);
+    if (r->gen_data != NULL)
+        h2o_buffer_dispose(&r->gen_data);
     ah_sse_dispose(&r->sse);
     free(r->key_id);
     free(r->user_id);
@@ -64,6 +68,9 @@ static void write_log(ah_relay_t *r, int64_t latency_ms)
                              (json_int_t)r->completion_tokens);
     if (line == NULL)
         return;
+    json_object_set_new(line, "cost", json_integer(r->cost));
+    if (r->usage_estimated)
+        json_object_set_new(line, "tokens_estimated", json_true());
     if (r->error[0] != '\0')
         json_object_set_new(line, "error", json_string(r->error));
     json_object_set_new(line, "client_ip", json_string(r->client_ip));
@@ -71,27 +78,57 @@ static void write_log(ah_relay_t *r, int64_t latency_ms)
     json_decref(line);
 }
 
+/* settlement: one script call, not waited for (the client has its answer) */
+static void settle(ah_relay_t *r, const char *outcome, int64_t upstream_latency)
+{
+    char key[160], lat[24], cost[24], tokens[24], logmax[24], cstatus[16], status[16], pt[24], ct[24], cached[24], attempts[16],
+        first_byte[24], latency[24];
+    const char *upstream_model = r->cur != NULL ? r->cur->upstream_model : "";
+    const char *account = r->cur != NULL ? r->cur->account->id : "";
+    const char *channel = r->cur != NULL ? r->cur->account->channel->id : "";
+    snprintf(key, sizeof(key), "ah:acct:%s", account);
+    snprintf(status, sizeof(status), "%d", r->status);
+    snprintf(lat, sizeof(lat), "%lld", (long long)upstream_latency);
+    snprintf(cost, sizeof(cost), "%lld", (long long)r->cost);
+    snprintf(tokens, sizeof(tokens), "%lld", (long long)(r->prompt_tokens + r->completion_tokens));
+    snprintf(logmax, sizeof(logmax), "%lld", (long long)r->snap->log_max_entries);
+    snprintf(cstatus, sizeof(cstatus), "%d", r->final_status);
+    snprintf(pt, sizeof(pt), "%lld", (long long)r->prompt_tokens);
+    snprintf(ct, sizeof(ct), "%lld", (long long)r->completion_tokens);
+    snprintf(cached, sizeof(cached), "%lld", (long long)r->cached_tokens);
+    snprintf(attempts, sizeof(attempts), "%d", r->attempts);
+    snprintf(first_byte, sizeof(first_byte), "%lld", (long long)(r->t_first_byte != 0 ? (int64_t)(r->t_first_byte - r->t_start) : -1));
+    snprintf(latency, sizeof(latency), "%lld", (long long)(h2o_now(r->w->loop) - r->t_start));
+    char rid[80];
+    snprintf(rid, sizeof(rid), "%.*s", (int)(r->request_id.len < 64 ? r->request_id.len : 64), r->request_id.base);
+    const char *argv[] = {key, r->lease, outcome, status, lat, cost, tokens, logmax, r->model, channel, cstatus, pt, ct,
+                          "request_id", rid, "upstream_model", upstream_model, "account_id", account, "stream", r->stream ? "1" : "0",
+                          "attempts", attempts, "latency_ms", latency, "first_byte_ms", first_byte, "cached_tokens", cached,
+                          "estimated", r->usage_estimated ? "1" : "0", "error", r->error, "client_ip", r->client_ip};
+    ah_redis_script(r->w->redis, AH_SCRIPT_SETTLE, 1, (int)(sizeof(argv) / sizeof(argv[0])), argv, NULL, NULL, NULL);
+    ++r->w->metrics.relay_redis_calls;
+}
+
 void ah_relay_finish(ah_relay_t *r, const char *outcome)
 {
     if (r->finished == 1 || r->finished == 3)
         return;
     r->finished = r->finished == 2 ? 3 : 1;
+    ah_timer_stop(&r->w->timers, &r->renew_timer);
     uint64_t now = h2o_now(r->w->loop);
     int64_t latency = (int64_t)(now - r->t_start);
     if (!ah_relay_client_alive(r) && !r->committed && r->final_status == 0)
         r->final_status = 499;
     if (strcmp(outcome, "client_closed") == 0)
         ++r->w->metrics.client_disconnects;
-    if (r->cur != NULL) {
-        char key[160], status[16], lat[24];
-        snprintf(key, sizeof(key), "ah:acct:%s", r->cur->account->id);
-        snprintf(status, sizeof(status), "%d", r->status);
-        snprintf(lat, sizeof(lat), "%lld", (long long)(now - r->t_upstream));
-        const char *argv[] = {key, outcome, status, lat};
-        ah_redis_script(r->w->redis, AH_SCRIPT_SETTLE, 1, 4, argv, NULL, NULL, NULL);
+    if (r->admitted) {
+        ah_relay_usage_finalize(r);
+        r->cost = ah_relay_cost(r);
+        r->w->metrics.cost_micro += (uint64_t)r->cost;
+        settle(r, outcome, r->t_upstream != 0 ? (int64_t)(now - r->t_upstream) : 0);
     }
-    int known = ah_router_candidates(r->snap, r->model, NULL, 0) != 0;
-    ah_metrics_count_request(&r->w->metrics, r->final_status, known ? r->model : "other",
+    /* label by the model only when the configuration knows it: client-chosen names would be unbounded */
+    ah_metrics_count_request(&r->w->metrics, r->final_status, r->ncands != 0 ? r->model : "other",
                              r->cur != NULL ? r->cur->account->channel->name : "-");
     write_log(r, latency);
 }
@@ -185,6 +222,21 @@ static void reply_client_error(ah_relay_t *r)
     ah_relay_finish(r, "client_error");
 }
 
+/* appends a candidate's tuple (id, priority, weight, rpm, tpm) to a script's arguments; nums holds the digits */
+static size_t push_candidate(const char **argv, size_t k, const ah_candidate_t *c, char nums[4][24])
+{
+    snprintf(nums[0], 24, "%lld", (long long)c->priority);
+    snprintf(nums[1], 24, "%lld", (long long)c->weight);
+    snprintf(nums[2], 24, "%lld", (long long)c->account->rpm);
+    snprintf(nums[3], 24, "%lld", (long long)c->account->tpm);
+    argv[k++] = c->account->id;
+    argv[k++] = nums[0];
+    argv[k++] = nums[1];
+    argv[k++] = nums[2];
+    argv[k++] = nums[3];
+    return k;
+}
+
 void ah_relay_attempt_failed(ah_relay_t *r)
 {
     const ah_channel_t *ch = r->cur->account->channel;
@@ -209,90 +261,155 @@ void ah_relay_attempt_failed(ah_relay_t *r)
     }
 
     /* the failed account's cooldown and the next draw, in one script call */
-    size_t n = 0;
     int can_retry = r->attempts <= r->snap->max_retries && ah_relay_client_alive(r);
-    const char *keys_args[3 + 6 + AH_RELAY_MAX_CANDIDATES * 4];
-    char bufs[AH_RELAY_MAX_CANDIDATES + 1][160], nums[AH_RELAY_MAX_CANDIDATES][2][24], secs_s[24], status_s[16], rnd[32], n_s[16];
+    const char **argv = malloc(sizeof(char *) * (1 + AH_RELAY_MAX_CANDIDATES + 8 + 5 * AH_RELAY_MAX_CANDIDATES));
+    char (*bufs)[160] = malloc(sizeof(*bufs) * (1 + AH_RELAY_MAX_CANDIDATES));
+    char (*nums)[4][24] = malloc(sizeof(*nums) * AH_RELAY_MAX_CANDIDATES);
+    char secs_s[24], status_s[16], rnd[32], n_s[16], tok_s[24];
+    size_t n = 0, k = 0;
     snprintf(bufs[0], sizeof(bufs[0]), "ah:acct:%s", r->cur->account->id);
-    keys_args[0] = bufs[0];
+    argv[k++] = bufs[0];
     for (size_t i = 0; can_retry && i != r->ncands; ++i) {
         if (r->tried[i])
             continue;
         snprintf(bufs[n + 1], sizeof(bufs[0]), "ah:acct:%s", r->cands[i].account->id);
-        keys_args[1 + n] = bufs[n + 1];
-        ++n;
+        argv[k++] = bufs[++n];
     }
-    size_t k = 1 + n;
     snprintf(secs_s, sizeof(secs_s), "%lld", (long long)secs);
     snprintf(status_s, sizeof(status_s), "%d", r->fail == AH_FAIL_STATUS ? r->status : 0);
     snprintf(rnd, sizeof(rnd), "%.17g", ah_crypto_random_unit());
     snprintf(n_s, sizeof(n_s), "%zu", n);
-    keys_args[k++] = action;
-    keys_args[k++] = secs_s;
-    keys_args[k++] = reason;
-    keys_args[k++] = status_s;
-    keys_args[k++] = rnd;
-    keys_args[k++] = n_s;
+    snprintf(tok_s, sizeof(tok_s), "%lld", (long long)r->tpm_est);
+    argv[k++] = action;
+    argv[k++] = secs_s;
+    argv[k++] = reason;
+    argv[k++] = status_s;
+    argv[k++] = rnd;
+    argv[k++] = r->lease;
+    argv[k++] = tok_s;
+    argv[k++] = n_s;
     for (size_t i = 0, j = 0; can_retry && i != r->ncands; ++i) {
         if (r->tried[i])
             continue;
-        snprintf(nums[j][0], sizeof(nums[j][0]), "%lld", (long long)r->cands[i].priority);
-        snprintf(nums[j][1], sizeof(nums[j][1]), "%lld", (long long)r->cands[i].weight);
-        keys_args[k++] = r->cands[i].account->id;
-        keys_args[k++] = nums[j][0];
-        keys_args[k++] = nums[j][1];
-        ++j;
+        k = push_candidate(argv, k, &r->cands[i], nums[j++]);
     }
     ++r->refs;
-    if (ah_redis_script(r->w->redis, AH_SCRIPT_FAILOVER, (int)(1 + n), (int)k, keys_args, NULL, on_failover, r) != 0) {
+    ++r->w->metrics.relay_redis_calls;
+    int rv = ah_redis_script(r->w->redis, AH_SCRIPT_FAILOVER, (int)(1 + n), (int)k, argv, NULL, on_failover, r);
+    free(argv);
+    free(bufs);
+    free(nums);
+    if (rv != 0) {
         --r->refs;
         reply_exhausted(r);
     }
+}
+
+/* OpenAI-style duration: "20ms", "1.5s", "6m0s" */
+static void format_reset(char *buf, size_t cap, int64_t ms)
+{
+    if (ms < 0)
+        ms = 0;
+    if (ms < 1000)
+        snprintf(buf, cap, "%lldms", (long long)ms);
+    else if (ms < 60000)
+        snprintf(buf, cap, "%gs", ms / 1000.0);
+    else
+        snprintf(buf, cap, "%lldm%gs", (long long)(ms / 60000), (ms % 60000) / 1000.0);
+}
+
+/* x-ratelimit-* for the tightest key/user windows, as OpenAI sends them */
+static void add_ratelimit_headers(ah_relay_t *r)
+{
+    static const char *names[2][3] = {{"x-ratelimit-limit-requests", "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests"},
+                                      {"x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens"}};
+    for (int i = 0; i != 2; ++i) {
+        const int64_t *v = &r->rl[3 * i];
+        if (v[0] <= 0)
+            continue;
+        char a[24], b[24], c[32];
+        snprintf(a, sizeof(a), "%lld", (long long)v[0]);
+        snprintf(b, sizeof(b), "%lld", (long long)(v[1] < 0 ? 0 : v[1]));
+        format_reset(c, sizeof(c), v[2]);
+        ah_reply_add_header(r->super.req, names[i][0], a);
+        ah_reply_add_header(r->super.req, names[i][1], b);
+        ah_reply_add_header(r->super.req, names[i][2], c);
+    }
+}
+
+/* extends the lease of a long request at half its life */
+static void on_renew(ah_timer_t *t)
+{
+    ah_relay_t *r = H2O_STRUCT_FROM_MEMBER(ah_relay_t, renew_timer, t);
+    char ttl[24];
+    int64_t ttl_ms = r->snap->hold_ttl_s * 1000;
+    snprintf(ttl, sizeof(ttl), "%lld", (long long)ttl_ms);
+    const char *argv[] = {"ah:holds", r->lease, ttl};
+    ah_redis_script(r->w->redis, AH_SCRIPT_RENEW, 1, 3, argv, NULL, NULL, NULL);
+    ++r->w->metrics.relay_redis_calls;
+    ah_timer_start(&r->w->timers, &r->renew_timer, ttl_ms / 2, on_renew);
+}
+
+static void refuse(ah_relay_t *r, int status, const char *type, const char *code, const char *msg, int64_t retry_after_s)
+{
+    ++r->w->metrics.refusals[ah_metrics_refusal_index(code)];
+    ah_relay_reply_error(r, status, type, code, msg, retry_after_s);
+    ah_relay_finish(r, "rejected");
 }
 
 static void on_admit(void *ud, redisReply *reply, const char *err)
 {
     ah_relay_t *r = ud;
     if (err != NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements < 2) {
-        ah_relay_reply_error(r, 503, "api_error", "service_unavailable", "the gateway's state store (Redis) is unreachable; retry shortly",
-                             0);
-        ah_relay_finish(r, "rejected");
+        refuse(r, 503, "api_error", "service_unavailable", "the gateway's state store (Redis) is unreachable; retry shortly", 0);
         ah_relay_release(r);
         return;
     }
     const char *verdict = reply->element[0]->str, *what = reply->element[1]->str;
-    if (strcmp(verdict, "ok") == 0 && reply->elements >= 4) {
+    long long ms = reply->elements >= 3 && reply->element[2]->type == REDIS_REPLY_INTEGER ? reply->element[2]->integer : -1;
+    if (strcmp(verdict, "ok") == 0 && reply->elements >= 10) {
+        r->admitted = 1;
         r->key_id = strdup(reply->element[2]->str);
         r->user_id = strdup(reply->element[3]->str);
+        for (int i = 0; i != 6; ++i)
+            r->rl[i] = reply->element[4 + i]->integer;
+        if (ah_relay_client_alive(r))
+            add_ratelimit_headers(r);
+        ah_timer_start(&r->w->timers, &r->renew_timer, r->snap->hold_ttl_s * 1000 / 2, on_renew);
         const ah_candidate_t *c = find_candidate(r, what);
         if (c != NULL)
             start_attempt(r, c);
         else
             reply_exhausted(r);
     } else if (strcmp(what, "invalid_api_key") == 0) {
-        ah_relay_reply_error(r, 401, "authentication_error", "invalid_api_key", "the API key is missing, unknown, disabled or expired", 0);
-        ah_relay_finish(r, "rejected");
+        refuse(r, 401, "authentication_error", "invalid_api_key", "the API key is missing, unknown, disabled or expired", 0);
     } else if (strcmp(what, "user_disabled") == 0) {
-        ah_relay_reply_error(r, 403, "permission_error", "user_disabled", "the user of this API key is disabled", 0);
-        ah_relay_finish(r, "rejected");
+        refuse(r, 403, "permission_error", "user_disabled", "the user of this API key is disabled", 0);
     } else if (strcmp(what, "model_not_allowed") == 0) {
-        ah_relay_reply_error(r, 403, "permission_error", "model_not_allowed", "this API key may not use this model", 0);
-        ah_relay_finish(r, "rejected");
+        refuse(r, 403, "permission_error", "model_not_allowed", "this API key may not use this model", 0);
     } else if (strcmp(what, "model_not_found") == 0) {
         char msg[320];
         snprintf(msg, sizeof(msg), "no enabled channel serves the model '%.200s'", r->model);
-        ah_relay_reply_error(r, 404, "invalid_request_error", "model_not_found", msg, 0);
-        ah_relay_finish(r, "rejected");
+        refuse(r, 404, "invalid_request_error", "model_not_found", msg, 0);
+    } else if (strcmp(what, "rate_limit_exceeded") == 0) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "rate limit reached; retry in %.1f s", ms / 1000.0);
+        refuse(r, 429, "rate_limit_error", "rate_limit_exceeded", msg, ms > 0 ? (ms + 999) / 1000 : 1);
+    } else if (strcmp(what, "insufficient_quota") == 0) {
+        int spend = reply->elements >= 4 && strcmp(reply->element[3]->str, "spend_limit") == 0;
+        char msg[200];
+        if (spend)
+            snprintf(msg, sizeof(msg), "this API key reached its monthly spend limit");
+        else
+            snprintf(msg, sizeof(msg), "the balance does not cover this request (it needs %lld micro-units on hold)", (long long)r->hold);
+        refuse(r, 429, "insufficient_quota", "insufficient_quota", msg, 0);
     } else if (strcmp(what, "no_available_account") == 0) {
-        long long ms = reply->elements >= 3 ? reply->element[2]->integer : -1;
-        ah_relay_reply_error(r, 503, "api_error", "no_available_account",
-                             ms >= 0 ? "every account for this model is cooling down" : "every account for this model is disabled",
-                             ms >= 0 ? (ms + 999) / 1000 : 0);
-        ah_relay_finish(r, "rejected");
+        refuse(r, 503, "api_error", "no_available_account",
+               ms >= 0 ? "every account for this model is cooling down" : "every account for this model is disabled",
+               ms >= 0 ? (ms + 999) / 1000 : 0);
     } else {
         ah_log(AH_LOG_ERROR, "relay", "unexpected admission reply: %s", what);
-        ah_relay_reply_error(r, 500, "api_error", "internal_error", "unexpected admission result", 0);
-        ah_relay_finish(r, "rejected");
+        refuse(r, 500, "api_error", "internal_error", "unexpected admission result", 0);
     }
     ah_relay_release(r);
 }
@@ -300,6 +417,16 @@ static void on_admit(void *ud, redisReply *reply, const char *err)
 static int openai_shaped(const ah_channel_t *c)
 {
     return c->type == AH_CHANNEL_OPENAI || c->type == AH_CHANNEL_OPENAI_COMPATIBLE || c->type == AH_CHANNEL_AZURE;
+}
+
+/* the completion budget: max_completion_tokens, else max_tokens, else the configured default */
+static int64_t max_tokens_of(const ah_relay_t *r, int *given)
+{
+    json_t *v = json_object_get(r->body, "max_completion_tokens");
+    if (!json_is_integer(v))
+        v = json_object_get(r->body, "max_tokens");
+    *given = json_is_integer(v);
+    return *given ? json_integer_value(v) : r->snap->default_max_tokens;
 }
 
 void ah_relay_chat(h2o_req_t *req, json_t *body, const char *key, size_t keylen)
@@ -319,6 +446,7 @@ void ah_relay_chat(h2o_req_t *req, json_t *body, const char *key, size_t keylen)
     r->t_start = h2o_now(w->loop);
     ah_sse_init(&r->sse, 0);
     ah_crypto_hmac_hex(w->node->hash_key, key, keylen, r->key_hmac);
+    ah_reqid_new(r->lease);
     ++w->in_flight;
 
     ah_candidate_t all[AH_RELAY_MAX_CANDIDATES];
@@ -329,9 +457,16 @@ void ah_relay_chat(h2o_req_t *req, json_t *body, const char *key, size_t keylen)
         if (openai_shaped(all[i].account->channel))
             r->cands[r->ncands++] = all[i];
 
-    /* admission: KEYS = key record, candidate states; ARGV = model, draw, n, triples */
+    /* what this request may cost and use: the hold and the TPM estimate */
+    int given;
+    int64_t max_tokens = max_tokens_of(r, &given);
+    r->est_prompt = ah_tokens_estimate_chat(ah_tokens_family_of(r->model), body);
+    r->tpm_est = r->est_prompt + (given ? max_tokens : 0);
+    r->hold = ah_relay_hold(r, max_tokens);
+
+    /* admission: KEYS = key record, candidate states; ARGV as admit.lua lists them */
     size_t n = r->ncands, k = 0;
-    const char **argv = h2o_mem_alloc_pool(&req->pool, sizeof(char *) * (1 + n + 3 + 3 * n));
+    const char **argv = h2o_mem_alloc_pool(&req->pool, sizeof(char *) * (1 + n + 13 + 5 * n));
     char *kk = h2o_mem_alloc_pool(&req->pool, 80);
     snprintf(kk, 80, "ah:key:%s", r->key_hmac);
     argv[k++] = kk;
@@ -341,24 +476,36 @@ void ah_relay_chat(h2o_req_t *req, json_t *body, const char *key, size_t keylen)
         snprintf(s, len, "ah:acct:%s", r->cands[i].account->id);
         argv[k++] = s;
     }
+    char (*nums)[24] = h2o_mem_alloc_pool(&req->pool, sizeof(*nums) * 10);
+    snprintf(nums[0], 24, "%.17g", ah_crypto_random_unit());
+    snprintf(nums[1], 24, "%lld", (long long)r->hold);
+    snprintf(nums[2], 24, "%lld", (long long)r->tpm_est);
+    snprintf(nums[3], 24, "%lld", (long long)r->snap->hold_ttl_s * 1000);
+    snprintf(nums[4], 24, "%lld", (long long)r->snap->global_rpm);
+    snprintf(nums[5], 24, "%lld", (long long)r->snap->global_tpm);
+    snprintf(nums[6], 24, "%lld", (long long)r->snap->log_max_entries);
+    snprintf(nums[7], 24, "%zu", n);
+    char *rid = h2o_mem_alloc_pool(&req->pool, 72);
+    snprintf(rid, 72, "%.*s", (int)(r->request_id.len < 64 ? r->request_id.len : 64), r->request_id.base);
     argv[k++] = r->model;
-    char *rnd = h2o_mem_alloc_pool(&req->pool, 32), *ns = h2o_mem_alloc_pool(&req->pool, 16);
-    snprintf(rnd, 32, "%.17g", ah_crypto_random_unit());
-    snprintf(ns, 16, "%zu", n);
-    argv[k++] = rnd;
-    argv[k++] = ns;
-    for (size_t i = 0; i != n; ++i) {
-        char *p = h2o_mem_alloc_pool(&req->pool, 48);
-        argv[k++] = r->cands[i].account->id;
-        snprintf(p, 24, "%lld", (long long)r->cands[i].priority);
-        snprintf(p + 24, 24, "%lld", (long long)r->cands[i].weight);
-        argv[k++] = p;
-        argv[k++] = p + 24;
-    }
+    argv[k++] = nums[0];
+    argv[k++] = r->lease;
+    argv[k++] = nums[1];
+    argv[k++] = nums[2];
+    argv[k++] = nums[3];
+    argv[k++] = nums[4];
+    argv[k++] = nums[5];
+    argv[k++] = rid;
+    argv[k++] = r->stream ? "1" : "0";
+    argv[k++] = r->client_ip;
+    argv[k++] = nums[6];
+    argv[k++] = nums[7];
+    for (size_t i = 0; i != n; ++i)
+        k = push_candidate(argv, k, &r->cands[i], h2o_mem_alloc_pool(&req->pool, sizeof(char[4][24])));
     ++r->refs;
+    ++w->metrics.relay_redis_calls;
     if (ah_redis_script(w->redis, AH_SCRIPT_ADMIT, (int)(1 + n), (int)k, argv, NULL, on_admit, r) != 0) {
         --r->refs;
-        ah_relay_reply_error(r, 503, "api_error", "service_unavailable", "the gateway's state store (Redis) is unreachable; retry shortly", 0);
-        ah_relay_finish(r, "rejected");
+        refuse(r, 503, "api_error", "service_unavailable", "the gateway's state store (Redis) is unreachable; retry shortly", 0);
     }
 }

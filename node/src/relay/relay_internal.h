@@ -24,6 +24,7 @@
 #define AH_RELAY_HIGH_WATER (256 * 1024)      /* bytes queued for the client before the upstream is paused */
 #define AH_RELAY_MAX_ERROR_BODY (64 * 1024)   /* upstream error bodies kept for the client's message */
 #define AH_RELAY_MAX_RESPONSE ((size_t)64 << 20) /* non-streaming upstream answers */
+#define AH_RELAY_MAX_GEN_DATA ((size_t)4 << 20)  /* stream event data kept for a token estimate */
 
 typedef enum en_ah_fail_t {
     AH_FAIL_NONE,
@@ -77,6 +78,18 @@ typedef struct st_ah_relay_t {
     ah_sse_parser_t sse;
     uint64_t t_first_byte;
 
+    /* money and limits (see docs/money.md) */
+    char lease[40];           /**< this request's hold and slot id in Redis */
+    int admitted;             /**< admission placed a hold and took slots */
+    int64_t est_prompt;       /**< estimated prompt tokens */
+    int64_t tpm_est;          /**< tokens counted in TPM windows at admission */
+    int64_t hold;             /**< micro-units held */
+    int64_t cost, charged, unpaid;
+    int64_t rl[6];            /**< from admit: requests limit, remaining, reset ms; tokens limit, remaining, reset ms */
+    ah_timer_t renew_timer;   /**< extends the lease of a long request */
+    h2o_buffer_t *gen_data;   /**< data of stream events, kept to estimate tokens when no usage arrives */
+    int usage_estimated;      /**< the tokens were estimated, not reported by the upstream */
+
     /* outcome */
     int64_t prompt_tokens, completion_tokens, cached_tokens;
     int have_usage;
@@ -103,6 +116,14 @@ void ah_relay_reply_error(ah_relay_t *r, int status, const char *type, const cha
 int ah_relay_upstream_start(ah_relay_t *r);
 /** aborts the running transfer, if any */
 void ah_relay_upstream_abort(ah_relay_t *r);
+
+/* usage.c */
+/** fills prompt/completion/cached tokens: the upstream's usage, or estimates (see docs/money.md) */
+void ah_relay_usage_finalize(ah_relay_t *r);
+/** the cost of the request's tokens: the asked model's price, else the upstream model's, else 0 */
+int64_t ah_relay_cost(const ah_relay_t *r);
+/** the hold at admission: estimated prompt and max tokens at the asked model's price, else the highest candidate price */
+int64_t ah_relay_hold(const ah_relay_t *r, int64_t max_tokens);
 
 /* downstream.c */
 /** commits the response: status and headers to the client (content_length SIZE_MAX when unknown) */

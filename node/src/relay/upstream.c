@@ -131,6 +131,15 @@ static int on_event(void *ud, const ah_sse_event_t *ev)
         if (drop)
             return 0;
     }
+    /* kept to estimate the tokens generated if no usage arrives (the client leaves, the upstream gives none) */
+    if (ev->data != NULL && ev->data_len != 0 && !(ev->data_len == 6 && memcmp(ev->data, "[DONE]", 6) == 0)) {
+        if (r->gen_data == NULL)
+            h2o_buffer_init(&r->gen_data, &h2o_socket_buffer_prototype);
+        if (r->gen_data->size + ev->data_len + 1 <= AH_RELAY_MAX_GEN_DATA) {
+            ah_buffer_append(&r->gen_data, ev->data, ev->data_len);
+            ah_buffer_append(&r->gen_data, "\n", 1);
+        }
+    }
     ah_relay_write(r, ev->raw, ev->raw_len);
     return 0;
 }

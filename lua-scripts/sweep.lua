@@ -1,0 +1,36 @@
+-- sweep.lua: settles holds whose lease expired (the node that held them died
+-- or lost Redis for longer than the lease). Policy: an expired hold is
+-- refunded in full to the user's balance (ledger type "hold_expired") and its
+-- in-flight slots are freed; the request's tokens stay counted in the rate
+-- windows. Every node runs it every few seconds; it is idempotent, so nodes
+-- running it at once do no harm.
+--
+-- KEYS[1]   ah:holds      ZSET lease -> expiry (unix ms)
+-- ARGV[1]   limit         most holds settled in one call (1..1000)
+-- Derived inside (documented exception): ah:hold:<lease>, the user's hash
+-- and ledger, the key's and user's in-flight sets.
+--
+-- Returns the number of holds settled.
+ah_expect_counts('sweep', 1, 1)
+local limit = ah_int(ARGV[1], 'limit')
+if limit < 1 or limit > 1000 then ah_fail('sweep: limit must be 1..1000') end
+local _, now_ms = ah_now()
+local leases = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now_ms, 'LIMIT', 0, limit)
+for _, lease in ipairs(leases) do
+  local hold_key = 'ah:hold:' .. lease
+  local h = redis.call('HMGET', hold_key, 'user_id', 'key_id', 'amount', 'request_id')
+  local uid, kid, amount = h[1] or '', h[2] or '', tonumber(h[3]) or 0
+  if uid ~= '' then
+    local ukey = 'ah:user:' .. uid
+    if amount ~= 0 then
+      local balance = redis.call('HINCRBY', ukey, 'balance', amount)
+      redis.call('HINCRBY', ukey, 'held', -amount)
+      money_ledger(uid, 'hold_expired', amount, balance, {'request_id', h[4] or ''})
+    end
+    redis.call('ZREM', lim_inflight_key('user', uid), lease)
+  end
+  if kid ~= '' then redis.call('ZREM', lim_inflight_key('key', kid), lease) end
+  redis.call('DEL', hold_key)
+  redis.call('ZREM', KEYS[1], lease)
+end
+return #leases

@@ -1,0 +1,109 @@
+/*
+ * Tokens and money of one relayed request: the hold placed at admission, the
+ * tokens at the end (the upstream's usage, else an estimate), and the cost.
+ *
+ * When no usage arrives (an upstream that gives none, or a client that left
+ * before the usage chunk), prompt tokens are the estimate made at admission
+ * and completion tokens are estimated from the text generated so far: the
+ * delta contents and tool-call arguments of the stream events received, or
+ * the message contents of a non-streaming answer.
+ */
+#include <string.h>
+#include "aihub/tokens.h"
+#include "relay/relay_internal.h"
+
+static void add_text(json_t *v, ah_tokens_family_t fam, int64_t *n)
+{
+    if (json_is_string(v))
+        *n += ah_tokens_estimate(fam, json_string_value(v), json_string_length(v));
+}
+
+/* the generated text's tokens in one choice's delta (stream) or message (non-stream) */
+static void add_message(json_t *m, ah_tokens_family_t fam, int64_t *n)
+{
+    add_text(json_object_get(m, "content"), fam, n);
+    add_text(json_object_get(m, "reasoning_content"), fam, n);
+    size_t i;
+    json_t *call;
+    json_array_foreach(json_object_get(m, "tool_calls"), i, call)
+    {
+        json_t *fn = json_object_get(call, "function");
+        add_text(json_object_get(fn, "name"), fam, n);
+        add_text(json_object_get(fn, "arguments"), fam, n);
+    }
+}
+
+static int64_t estimate_completion(const ah_relay_t *r)
+{
+    ah_tokens_family_t fam = ah_tokens_family_of(r->cur != NULL ? r->cur->upstream_model : r->model);
+    int64_t n = 0;
+    json_error_t jerr;
+    if (!r->stream) {
+        if (r->respbody == NULL || r->respbody->size == 0)
+            return 0;
+        json_t *body = json_loadb(r->respbody->bytes, r->respbody->size, 0, &jerr);
+        size_t i;
+        json_t *choice;
+        json_array_foreach(json_object_get(body, "choices"), i, choice)
+        {
+            add_message(json_object_get(choice, "message"), fam, &n);
+        }
+        json_decref(body);
+        return n;
+    }
+    if (r->gen_data == NULL)
+        return 0;
+    /* one event's data per line */
+    const char *p = r->gen_data->bytes, *end = p + r->gen_data->size;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', end - p);
+        if (nl == NULL)
+            nl = end;
+        json_t *chunk = json_loadb(p, nl - p, 0, &jerr);
+        size_t i;
+        json_t *choice;
+        json_array_foreach(json_object_get(chunk, "choices"), i, choice)
+        {
+            add_message(json_object_get(choice, "delta"), fam, &n);
+        }
+        json_decref(chunk);
+        p = nl + 1;
+    }
+    return n;
+}
+
+void ah_relay_usage_finalize(ah_relay_t *r)
+{
+    int success = r->status >= 200 && r->status < 300 && r->headers_done;
+    if (r->have_usage || !success)
+        return;
+    r->usage_estimated = 1;
+    r->prompt_tokens = r->est_prompt;
+    r->cached_tokens = 0;
+    r->completion_tokens = estimate_completion(r);
+}
+
+int64_t ah_relay_cost(const ah_relay_t *r)
+{
+    ah_price_t p;
+    if (!ah_snapshot_price(r->snap, r->model, &p) && (r->cur == NULL || !ah_snapshot_price(r->snap, r->cur->upstream_model, &p)))
+        return 0;
+    int64_t cached = r->cached_tokens < r->prompt_tokens ? r->cached_tokens : r->prompt_tokens;
+    return ah_money_cost(&p, r->prompt_tokens - cached, cached, r->completion_tokens);
+}
+
+int64_t ah_relay_hold(const ah_relay_t *r, int64_t max_tokens)
+{
+    ah_price_t p;
+    if (ah_snapshot_price(r->snap, r->model, &p))
+        return ah_money_cost(&p, r->est_prompt, 0, max_tokens);
+    int64_t hold = 0;
+    for (size_t i = 0; i != r->ncands; ++i) {
+        if (ah_snapshot_price(r->snap, r->cands[i].upstream_model, &p)) {
+            int64_t h = ah_money_cost(&p, r->est_prompt, 0, max_tokens);
+            if (h > hold)
+                hold = h;
+        }
+    }
+    return hold;
+}
