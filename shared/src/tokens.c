@@ -27,7 +27,8 @@
 enum {
     C_LOWER,     /* ASCII a-z */
     C_UPPER,     /* ASCII A-Z */
-    C_LETTER,    /* a non-ASCII letter outside CJK (accented Latin, Greek, Cyrillic, Arabic, Indic, ...) */
+    C_LATIN,     /* a non-ASCII Latin letter ("é", "ß", "ą") */
+    C_LETTER,    /* a letter of another alphabet outside CJK (Greek, Cyrillic, Arabic, Indic, ...) */
     C_MARK,      /* a combining mark: joins a word, else counts as a wide symbol */
     C_DIGIT,     /* ASCII or fullwidth 0-9 */
     C_SPACE,     /* space, tab, no-break and other spaces */
@@ -49,9 +50,11 @@ enum { R_NONE, R_WORD, R_DIGIT, R_SYM, R_WS };
 enum feature {
     F_WORD,
     F_WORD_EXTRA,
-    F_NONASCII,
+    F_WORD_FOREIGN,
+    F_LATIN,
+    F_LETTER,
     F_DIGIT,
-    F_SPACE_DIGIT,
+    F_SPACE_ALONE,
     F_HAN,
     F_KANA,
     F_HANGUL,
@@ -84,9 +87,11 @@ static const ah_tokens_weights_t weights[] = {
             .digits_per_token = 3,
             .word = 1.0,
             .word_char = 0.25,
-            .nonascii_letter = 0.3,
+            .word_foreign = 0.3,
+            .latin_letter = 0.2,
+            .other_letter = 0.2,
             .digit = 1.0,
-            .space_digit = 1.0,
+            .space_alone = 1.0,
             .han = 0.8,
             .kana = 0.8,
             .hangul = 0.6,
@@ -108,9 +113,11 @@ static const ah_tokens_weights_t weights[] = {
             .digits_per_token = 3,
             .word = 1.0,
             .word_char = 0.25,
-            .nonascii_letter = 0.3,
+            .word_foreign = 0.3,
+            .latin_letter = 0.2,
+            .other_letter = 0.2,
             .digit = 1.0,
-            .space_digit = 1.0,
+            .space_alone = 1.0,
             .han = 1.2,
             .kana = 1.2,
             .hangul = 1.0,
@@ -132,9 +139,11 @@ static const ah_tokens_weights_t weights[] = {
             .digits_per_token = 1,
             .word = 1.0,
             .word_char = 0.25,
-            .nonascii_letter = 0.3,
+            .word_foreign = 0.3,
+            .latin_letter = 0.2,
+            .other_letter = 0.2,
             .digit = 1.0,
-            .space_digit = 1.0,
+            .space_alone = 1.0,
             .han = 0.7,
             .kana = 0.7,
             .hangul = 0.6,
@@ -193,17 +202,19 @@ static int classify(uint32_t cp)
             return C_SPACE;
         if (cp < 0xC0 || cp == 0xD7 || cp == 0xF7)
             return C_SYMW;
-        return C_LETTER; /* Latin-1 letters, Latin Extended-A/B, IPA, modifier letters */
+        return C_LATIN; /* Latin-1 letters, Latin Extended-A/B, IPA, modifier letters */
     }
     if (cp < 0x0370)
         return C_MARK;
     if (cp < 0x2000) {
         if (cp >= 0x1100 && cp <= 0x11FF)
             return C_HANGUL;
+        if (cp >= 0x1E00 && cp <= 0x1EFF)
+            return C_LATIN; /* Latin Extended Additional (Vietnamese, ...) */
         if ((cp >= 0x0483 && cp <= 0x0489) || (cp >= 0x0591 && cp <= 0x05BD) || (cp >= 0x064B && cp <= 0x065F) ||
             (cp >= 0x1AB0 && cp <= 0x1AFF) || (cp >= 0x1DC0 && cp <= 0x1DFF))
             return C_MARK;
-        return C_LETTER; /* Greek, Cyrillic, Armenian, Hebrew, Arabic, Indic, Thai, Georgian, Latin Extended Additional, ... */
+        return C_LETTER; /* Greek, Cyrillic, Armenian, Hebrew, Arabic, Indic, Thai, Georgian, ... */
     }
     if (cp < 0x2E80) {
         if (cp <= 0x200A || cp == 0x202F || cp == 0x205F)
@@ -307,7 +318,13 @@ static int classify(uint32_t cp)
 
 static int is_wordish(int cls)
 {
-    return cls == C_LOWER || cls == C_UPPER || cls == C_LETTER || cls == C_HAN || cls == C_KANA || cls == C_HANGUL;
+    return cls == C_LOWER || cls == C_UPPER || cls == C_LATIN || cls == C_LETTER || cls == C_HAN || cls == C_KANA ||
+           cls == C_HANGUL;
+}
+
+static int is_letter(int cls)
+{
+    return cls == C_LOWER || cls == C_UPPER || cls == C_LATIN || cls == C_LETTER;
 }
 
 static int is_url_delim(unsigned ch)
@@ -330,6 +347,8 @@ static void close_run(ah_tokens_counter_t *c, int next)
         c->n[F_WORD]++;
         if (c->word_len > free_chars)
             c->n[F_WORD_EXTRA] += (int64_t)(c->word_len - free_chars);
+        if (c->word_foreign)
+            c->n[F_WORD_FOREIGN]++;
         break;
     }
     case R_DIGIT: {
@@ -340,6 +359,8 @@ static void close_run(ah_tokens_counter_t *c, int next)
     case R_SYM:
         if (c->sym_len == 1 && is_wordish(next)) {
             c->n[F_SYM_PREFIX]++;
+        } else if (c->sym_url) {
+            c->n[F_URL]++;
         } else {
             c->n[F_SYM_RUN]++;
             c->n[F_SYM_EXTRA] += (int64_t)(c->sym_len - 1);
@@ -348,20 +369,20 @@ static void close_run(ah_tokens_counter_t *c, int next)
     case R_WS:
         if (c->ws_nl)
             c->n[c->ws_join ? F_NEWLINE_AFTER_SYM : F_NEWLINE]++;
+        if (c->ws_spaces == 0)
+            break;
         if (next == C_END) {
-            if (c->ws_spaces > 0)
-                c->n[F_SPACE_RUN]++;
-        } else {
-            /* o200k: the last space joins a following word or punctuation, but not digits */
-            if (c->ws_spaces >= 2)
-                c->n[F_SPACE_RUN]++;
-            if (c->ws_spaces >= 1) {
-                if (next == C_DIGIT)
-                    c->n[F_SPACE_DIGIT]++;
-                else if (c->ws_spaces == 1)
-                    c->n[F_SPACE]++;
-            }
+            c->n[F_SPACE_RUN]++;
+            break;
         }
+        /* o200k: all but the last space or tab make one piece; the last joins a following word, and a
+         * following punctuation mark if it is a plain space; otherwise it is a token of its own */
+        if (c->ws_spaces >= 2)
+            c->n[F_SPACE_RUN]++;
+        if (!is_wordish(next) && !(c->ws_last_space && next != C_DIGIT))
+            c->n[F_SPACE_ALONE]++;
+        else if (c->ws_spaces == 1)
+            c->n[F_SPACE]++;
         break;
     default:
         break;
@@ -369,29 +390,57 @@ static void close_run(ah_tokens_counter_t *c, int next)
     c->run = R_NONE;
 }
 
-/* One code point of class cls; ch is the byte itself for ASCII punctuation. */
+/* Starts a run of punctuation with mark ch. */
+static void start_sym(ah_tokens_counter_t *c, unsigned ch, int after_word, int url)
+{
+    c->run = R_SYM;
+    c->sym_len = 1;
+    c->sym_scheme = ch == ':';
+    c->sym_after_word = (uint8_t)after_word;
+    c->sym_url = (uint8_t)url;
+}
+
+/* One code point of class cls; ch is the byte itself for ASCII. */
 static void step(ah_tokens_counter_t *c, int cls, unsigned ch)
 {
-    int prev = c->run;
+    if (c->word_apos) {
+        /* an apostrophe ended the last word: a letter after it makes a contraction ("don't", "keeper's") */
+        c->word_apos = 0;
+        if (is_letter(cls)) {
+            c->n[F_SYM_PREFIX]++;
+            c->word_len++;
+            c->word_lower = 0;
+        } else {
+            close_run(c, C_SYM);
+            start_sym(c, '\'', 1, 0);
+        }
+    }
 
     if (c->in_url) {
         if (cls == C_SYM && is_url_delim(ch)) {
-            close_run(c, cls);
-            c->n[F_URL]++;
-            c->after_sym = 1;
+            /* in a URL each delimiter is a run of its own */
+            close_run(c, C_SYM);
+            start_sym(c, ch, 0, 1);
             return;
         }
         if (cls != C_LOWER && cls != C_UPPER && cls != C_DIGIT)
             c->in_url = 0;
     }
 
+    int prev = c->run;
     switch (prev) {
     case R_WORD:
-        if (cls == C_LOWER || cls == C_LETTER || cls == C_MARK || (cls == C_UPPER && !c->word_lower)) {
+        if (cls == C_LOWER || cls == C_LATIN || cls == C_LETTER || cls == C_MARK || (cls == C_UPPER && !c->word_lower)) {
             c->word_len++;
             c->word_lower = cls == C_LOWER;
-            if (cls == C_LETTER || cls == C_MARK)
-                c->n[F_NONASCII]++;
+            if (cls == C_LATIN)
+                c->n[F_LATIN]++, c->word_foreign = 1;
+            else if (cls == C_LETTER || cls == C_MARK)
+                c->n[F_LETTER]++, c->word_foreign = 1;
+            return;
+        }
+        if (ch == '\'' && !c->in_url) {
+            c->word_apos = 1;
             return;
         }
         break;
@@ -402,7 +451,7 @@ static void step(ah_tokens_counter_t *c, int cls, unsigned ch)
         }
         break;
     case R_SYM:
-        if (cls == C_SYM) {
+        if (cls == C_SYM && !c->sym_url) {
             /* sym_scheme counts the marks of "://" seen so far, from the start of the run */
             if (ch == '/' && c->sym_scheme == c->sym_len && c->sym_scheme >= 1 && c->sym_after_word) {
                 if (c->sym_scheme == 2) {
@@ -421,6 +470,7 @@ static void step(ah_tokens_counter_t *c, int cls, unsigned ch)
     case R_WS:
         if (cls == C_SPACE) {
             c->ws_spaces++;
+            c->ws_last_space = ch == ' ';
             return;
         }
         if (cls == C_NL) {
@@ -440,28 +490,30 @@ static void step(ah_tokens_counter_t *c, int cls, unsigned ch)
     switch (cls) {
     case C_LOWER:
     case C_UPPER:
+    case C_LATIN:
     case C_LETTER:
         c->run = R_WORD;
         c->word_len = 1;
         c->word_lower = cls == C_LOWER;
-        if (cls == C_LETTER)
-            c->n[F_NONASCII]++;
+        c->word_foreign = cls == C_LATIN || cls == C_LETTER;
+        if (cls == C_LATIN)
+            c->n[F_LATIN]++;
+        else if (cls == C_LETTER)
+            c->n[F_LETTER]++;
         break;
     case C_DIGIT:
         c->run = R_DIGIT;
         c->digit_len = 1;
         break;
     case C_SYM:
-        c->run = R_SYM;
-        c->sym_len = 1;
-        c->sym_scheme = ch == ':';
-        c->sym_after_word = (uint8_t)after_word;
+        start_sym(c, ch, after_word, 0);
         break;
     case C_SPACE:
     case C_NL:
         c->run = R_WS;
         c->ws_nl = cls == C_NL;
         c->ws_spaces = cls == C_SPACE;
+        c->ws_last_space = ch == ' ';
         c->ws_join = (uint8_t)(cls == C_NL && after_sym);
         break;
     case C_HAN:
@@ -549,15 +601,33 @@ static double price(const ah_tokens_counter_t *c)
 {
     const ah_tokens_weights_t *w = c->w;
     const int64_t *n = c->n;
-    return w->word * (double)n[F_WORD] + w->word_char * (double)n[F_WORD_EXTRA] +
-           w->nonascii_letter * (double)n[F_NONASCII] + w->digit * (double)n[F_DIGIT] +
-           w->space_digit * (double)n[F_SPACE_DIGIT] + w->han * (double)n[F_HAN] + w->kana * (double)n[F_KANA] +
-           w->hangul * (double)n[F_HANGUL] + w->symbol * (double)n[F_SYM_RUN] +
-           w->symbol_char * (double)n[F_SYM_EXTRA] + w->symbol_prefix * (double)n[F_SYM_PREFIX] +
-           w->symbol_wide * (double)n[F_SYM_WIDE] + w->url_delim * (double)n[F_URL] + w->emoji * (double)n[F_EMOJI] +
-           w->emoji_mod * (double)n[F_EMOJI_MOD] + w->newline * (double)n[F_NEWLINE] +
-           w->newline_after_symbol * (double)n[F_NEWLINE_AFTER_SYM] + w->space_run * (double)n[F_SPACE_RUN] +
-           w->space * (double)n[F_SPACE];
+    const double per[F_COUNT] = {
+        [F_WORD] = w->word,
+        [F_WORD_EXTRA] = w->word_char,
+        [F_WORD_FOREIGN] = w->word_foreign,
+        [F_LATIN] = w->latin_letter,
+        [F_LETTER] = w->other_letter,
+        [F_DIGIT] = w->digit,
+        [F_SPACE_ALONE] = w->space_alone,
+        [F_HAN] = w->han,
+        [F_KANA] = w->kana,
+        [F_HANGUL] = w->hangul,
+        [F_SYM_RUN] = w->symbol,
+        [F_SYM_EXTRA] = w->symbol_char,
+        [F_SYM_PREFIX] = w->symbol_prefix,
+        [F_SYM_WIDE] = w->symbol_wide,
+        [F_URL] = w->url_delim,
+        [F_EMOJI] = w->emoji,
+        [F_EMOJI_MOD] = w->emoji_mod,
+        [F_NEWLINE] = w->newline,
+        [F_NEWLINE_AFTER_SYM] = w->newline_after_symbol,
+        [F_SPACE_RUN] = w->space_run,
+        [F_SPACE] = w->space,
+    };
+    double t = 0;
+    for (int i = 0; i < F_COUNT; i++)
+        t += per[i] * (double)n[i];
+    return t;
 }
 
 /* Finishes a copy of c: an incomplete UTF-8 sequence counts byte by byte, the run in progress is priced. */
@@ -567,6 +637,11 @@ static void finish(ah_tokens_counter_t *c)
     c->u8_need = c->u8_have = 0;
     for (unsigned i = 0; i < have; i++)
         step(c, C_SYMW, 0);
+    if (c->word_apos) {
+        c->word_apos = 0;
+        close_run(c, C_SYM);
+        start_sym(c, '\'', 1, 0);
+    }
     close_run(c, C_END);
 }
 

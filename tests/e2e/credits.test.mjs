@@ -160,3 +160,24 @@ test('x-ratelimit headers describe the tightest key/user window', async () => {
   assert.equal(r.headers.get('x-ratelimit-limit-tokens'), '100000');
   assert.ok(Number(r.headers.get('x-ratelimit-remaining-tokens')) < 100000);
 });
+
+test('GET /v1/usage shows the key its balance, limits, spend and last requests', async () => {
+  const { user, key, secret } = await addUserKey(s, { rpm: 20, max_in_flight: 3, spend_limit_monthly: 1_000_000 }, { balance: 5000, tpm: 100000 });
+  for (let i = 0; i < 3; i++) assert.equal((await chat(s.node.url, secret, msg('m-upstream'))).status, 200);
+  const r = await fetch(`${s.node.url}/v1/usage`, { headers: { authorization: `Bearer ${secret}` } });
+  assert.equal(r.status, 200);
+  const u = await r.json();
+  assert.equal(u.object, 'usage');
+  assert.equal(u.key.id, key.id);
+  assert.equal(u.user.id, user.id);
+  assert.deepEqual(u.key.limits.rpm, { limit: 20, remaining: 17 });
+  assert.deepEqual(u.key.limits.max_in_flight, { limit: 3, in_flight: 0 });
+  assert.equal(u.user.limits.tpm.limit, 100000);
+  assert.equal(u.user.requests_today, 3);
+  assert.equal(u.user.balance, 5000 - u.user.spent_today);
+  assert.equal(u.key.spent_this_month, u.user.spent_today);
+  assert.equal(u.recent.length, 3);
+  assert.ok(u.recent.every((e) => e.model === 'm-upstream' && e.status === 200 && e.cost > 0));
+  const bad = await fetch(`${s.node.url}/v1/usage`, { headers: { authorization: `Bearer sk-${'x'.repeat(40)}` } });
+  assert.equal(bad.status, 401);
+});

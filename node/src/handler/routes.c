@@ -22,6 +22,7 @@ typedef struct st_route_t {
 static const route_t routes[] = {
     {"POST", "/v1/chat/completions", ah_handle_chat, KIND_CLIENT},
     {"GET", "/v1/models", ah_handle_models, KIND_CLIENT},
+    {"GET", "/v1/usage", ah_handle_usage, KIND_CLIENT},
     {"GET", "/healthz", ah_handle_healthz, KIND_OPS},
     {"GET", "/readyz", ah_handle_readyz, KIND_OPS},
     {"GET", "/metrics", ah_handle_metrics, KIND_ADMIN | KIND_NOAUTH}, /* scrapers send no credentials: keep it private with AIHUB_ADMIN_LISTEN */

@@ -27,6 +27,7 @@ const char *ah_client_ip(h2o_req_t *req);
 /* handlers, one family per file */
 void ah_handle_chat(h2o_req_t *req, const ah_route_params_t *p);
 void ah_handle_models(h2o_req_t *req, const ah_route_params_t *p);
+void ah_handle_usage(h2o_req_t *req, const ah_route_params_t *p);
 void ah_handle_healthz(h2o_req_t *req, const ah_route_params_t *p);
 void ah_handle_readyz(h2o_req_t *req, const ah_route_params_t *p);
 void ah_handle_metrics(h2o_req_t *req, const ah_route_params_t *p);

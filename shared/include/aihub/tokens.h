@@ -88,12 +88,16 @@ typedef struct st_ah_tokens_weights_t {
     double word;
     /** per letter past word_free_chars in one word */
     double word_char;
-    /** extra per non-ASCII letter in a word ("ß", "é", "ж") */
-    double nonascii_letter;
+    /** extra per word holding a non-ASCII letter (words of other languages split more) */
+    double word_foreign;
+    /** extra per non-ASCII Latin letter ("é", "ß", "ą") */
+    double latin_letter;
+    /** extra per letter of another alphabet (Greek, Cyrillic, Arabic, Hebrew, Indic, Thai, ...) */
+    double other_letter;
     /** per group of digits_per_token digits (rounded up per run) */
     double digit;
-    /** per single space before a digit (o200k gives it a token of its own) */
-    double space_digit;
+    /** per space or tab that joins nothing: before digits, or a tab before punctuation (o200k gives it a token) */
+    double space_alone;
     /** per Han character (Chinese, Japanese kanji) */
     double han;
     /** per Hiragana or Katakana character */
@@ -104,11 +108,11 @@ typedef struct st_ah_tokens_weights_t {
     double symbol;
     /** per punctuation mark after the first in a run */
     double symbol_char;
-    /** per lone punctuation mark right before a word ("_name", ".h", "(x") */
+    /** per lone punctuation mark right before a word ("_name", ".h", "(x", the "'" of "don't") */
     double symbol_prefix;
     /** per non-ASCII symbol ("—", "€", "。", "（", "→"), and per byte of invalid UTF-8 */
     double symbol_wide;
-    /** per URL delimiter (/ : . ? = & # % ; + ~ - _ @) after "scheme://", until a space or quote; "://" counts once */
+    /** per URL delimiter (/ : . ? = & # % ; + ~ - _ @) after "scheme://" not followed by a letter; "://" counts once */
     double url_delim;
     /** per emoji code point (a flag is two regional indicators, so two) */
     double emoji;
@@ -118,14 +122,14 @@ typedef struct st_ah_tokens_weights_t {
     double newline;
     /** per such run right after punctuation (o200k folds ";\n" into one token) */
     double newline_after_symbol;
-    /** per run of 2 or more spaces or tabs (indentation) */
+    /** per run of 2 or more spaces or tabs (indentation), all but its last */
     double space_run;
     /** per single space between words (o200k folds it into the next word) */
     double space;
 } ah_tokens_weights_t;
 
 /** Size of ah_tokens_counter_t.n (internal). */
-#define AH_TOKENS__NCOUNTS 20
+#define AH_TOKENS__NCOUNTS 24
 
 /**
  * A streaming estimator: feed text in pieces split anywhere, even inside a
@@ -162,6 +166,14 @@ typedef struct st_ah_tokens_counter_t {
     uint8_t ws_nl;
     /** the whitespace run starts with a line break right after punctuation */
     uint8_t ws_join;
+    /** the last character of the whitespace run is a plain space */
+    uint8_t ws_last_space;
+    /** the word in progress holds a non-ASCII letter */
+    uint8_t word_foreign;
+    /** the word in progress was followed by an apostrophe (a contraction if a letter follows) */
+    uint8_t word_apos;
+    /** the punctuation run is one URL delimiter */
+    uint8_t sym_url;
     /** the last character counted was punctuation, a symbol or an emoji */
     uint8_t after_sym;
     /** inside a URL */
