@@ -25,7 +25,7 @@ test('no keys: an empty list', async () => {
 
 test('what the settle path writes reads back whole (90 days and 24 hours in one call)', async () => {
   const keys = [];
-  for (let d = 1; d <= 90; d++) keys.push(`ah:stats:d:202601${String(d).padStart(2, '0')}`.slice(0, 19));
+  for (let d = 1; d <= 90; d++) keys.push(`ah:stats:d:${20260000 + d}`);
   for (let i = 0; i < 24; i++) keys.push(`ah:stats:h:20260101${String(i).padStart(2, '0')}`);
   await h.client.hset(keys[5], { req: '7' });
   await h.client.hset(keys[100], { req: '9', cost: '5' });

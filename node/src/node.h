@@ -49,6 +49,10 @@ typedef struct st_ah_worker_t {
     ah_timer_t sweep;        /**< worker 0: settles expired holds */
     int closing;
     int done;
+    struct st_ah_log_tail_t *log_tail; /**< the live request-log reader and its subscribers (redis/log_tail.c); NULL until used */
+    size_t log_subscribers;            /**< /api/logs/stream clients on this worker (read by /metrics from other threads) */
+    int log_reader;                    /**< 1 while this worker's log reader holds a Redis connection (read by /metrics) */
+    uint64_t log_stream_dropped;       /**< /api/logs/stream clients ended for reading too slowly (read by /metrics) */
 } ah_worker_t;
 
 struct st_ah_node_t {

@@ -31,6 +31,7 @@ static const route_t routes[] = {
     {"GET", "/api/channels/{}", ah_handle_channel_get, KIND_ADMIN},
     {"PUT", "/api/channels/{}", ah_handle_channel_update, KIND_ADMIN},
     {"DELETE", "/api/channels/{}", ah_handle_channel_delete, KIND_ADMIN},
+    {"POST", "/api/channels/{}/test", ah_handle_channel_test, KIND_ADMIN},
     {"GET", "/api/channels/{}/accounts", ah_handle_accounts_list, KIND_ADMIN},
     {"POST", "/api/channels/{}/accounts", ah_handle_accounts_create, KIND_ADMIN},
     {"POST", "/api/channels/{}/accounts/import", ah_handle_accounts_import, KIND_ADMIN},

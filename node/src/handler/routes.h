@@ -36,6 +36,7 @@ void ah_handle_channels_create(h2o_req_t *req, const ah_route_params_t *p);
 void ah_handle_channel_get(h2o_req_t *req, const ah_route_params_t *p);
 void ah_handle_channel_update(h2o_req_t *req, const ah_route_params_t *p);
 void ah_handle_channel_delete(h2o_req_t *req, const ah_route_params_t *p);
+void ah_handle_channel_test(h2o_req_t *req, const ah_route_params_t *p);
 void ah_handle_accounts_list(h2o_req_t *req, const ah_route_params_t *p);
 void ah_handle_accounts_create(h2o_req_t *req, const ah_route_params_t *p);
 void ah_handle_accounts_import(h2o_req_t *req, const ah_route_params_t *p);

@@ -10,8 +10,7 @@
 #include "aihub/log.h"
 #include "http/buffer.h"
 #include "relay/relay_internal.h"
-
-#define DEFAULT_AZURE_API_VERSION "2024-10-21"
+#include "upstream/request.h"
 
 /* the request body for this attempt: the client's JSON with the upstream's model and the channel's overrides */
 static char *build_body(ah_relay_t *r, const ah_candidate_t *c)
@@ -41,23 +40,6 @@ static char *build_body(ah_relay_t *r, const ah_candidate_t *c)
     char *text = json_dumps(b, JSON_COMPACT);
     json_decref(b);
     return text;
-}
-
-static char *build_url(const ah_candidate_t *c)
-{
-    const ah_channel_t *ch = c->account->channel;
-    char *url;
-    if (ch->type == AH_CHANNEL_AZURE) {
-        const char *dep = json_string_value(json_object_get(ch->deployments, c->upstream_model));
-        char *esc = curl_easy_escape(NULL, dep != NULL ? dep : c->upstream_model, 0);
-        if (asprintf(&url, "%s/openai/deployments/%s/chat/completions?api-version=%s", ch->base_url, esc,
-                     ch->api_version != NULL ? ch->api_version : DEFAULT_AZURE_API_VERSION) < 0)
-            url = NULL;
-        curl_free(esc);
-    } else if (asprintf(&url, "%s/chat/completions", ch->base_url) < 0) {
-        url = NULL;
-    }
-    return url;
 }
 
 static void on_timer(ah_timer_t *t)
@@ -248,7 +230,7 @@ int ah_relay_upstream_start(ah_relay_t *r)
 {
     const ah_candidate_t *c = r->cur;
     const ah_channel_t *ch = c->account->channel;
-    char *url = build_url(c);
+    char *url = ah_upstream_chat_url(ch, c->upstream_model);
     r->upbody = build_body(r, c);
     if (url == NULL || r->upbody == NULL) {
         free(url);
@@ -265,18 +247,7 @@ int ah_relay_upstream_start(ah_relay_t *r)
     ah_sse_dispose(&r->sse);
     ah_sse_init(&r->sse, 0);
 
-    char auth[1024];
-    if (ch->type == AH_CHANNEL_AZURE)
-        snprintf(auth, sizeof(auth), "api-key: %s", c->account->secret);
-    else
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->account->secret);
-    struct curl_slist *h = curl_slist_append(NULL, auth);
-    h = curl_slist_append(h, "Content-Type: application/json");
-    h = curl_slist_append(h, r->stream ? "Accept: text/event-stream" : "Accept: application/json");
-    h = curl_slist_append(h, "Expect:");
-    for (size_t i = 0; i != ch->nheaders; ++i)
-        h = curl_slist_append(h, ch->headers[i]);
-    r->headers = h;
+    r->headers = ah_upstream_headers(c->account, r->stream);
 
     CURL *e = ah_curl_loop_easy(r->w->curl);
     r->easy = e;
@@ -284,20 +255,12 @@ int ah_relay_upstream_start(ah_relay_t *r)
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->upbody);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(r->upbody));
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)ch->timeout_ms);
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    if (ch->proxy != NULL)
-        curl_easy_setopt(e, CURLOPT_PROXY, ch->proxy);
+    ah_upstream_common_options(e, ch);
     free(url); /* curl copies string options */
 
     if (ah_curl_loop_add(r->w->curl, e, on_done, r) != 0) {
