@@ -31,6 +31,7 @@ static ah_script_t scripts[AH_SCRIPT__COUNT] = {
     [AH_SCRIPT_RENEW] = {.name = "renew"},
     [AH_SCRIPT_CREDITS] = {.name = "credits"},
     [AH_SCRIPT_USAGE_VIEW] = {.name = "usage_view"},
+    [AH_SCRIPT_STATS_READ] = {.name = "stats_read"},
 };
 
 int ah_scripts_init(void)

@@ -29,6 +29,7 @@ typedef enum en_ah_script_id_t {
     AH_SCRIPT_RENEW,
     AH_SCRIPT_CREDITS,
     AH_SCRIPT_USAGE_VIEW,
+    AH_SCRIPT_STATS_READ,
     AH_SCRIPT__COUNT
 } ah_script_id_t;
 

@@ -37,6 +37,7 @@ static void do_send(ah_relay_t *r)
 static void on_proceed(h2o_generator_t *gen, h2o_req_t *req)
 {
     ah_relay_t *r = H2O_STRUCT_FROM_MEMBER(ah_relay_t, gen, gen);
+    r->w->metrics.relay_buffered -= (int64_t)r->inflight->size;
     h2o_buffer_consume(&r->inflight, r->inflight->size);
     r->sending = 0;
     if (r->paused && r->easy != NULL && r->pending->size < AH_RELAY_HIGH_WATER / 2) {
@@ -90,6 +91,7 @@ void ah_relay_write(ah_relay_t *r, const char *data, size_t len)
         ah_histogram_observe(&r->w->metrics.first_byte_latency, (r->t_first_byte - r->t_start) / 1000.0);
     }
     ah_buffer_append(&r->pending, data, len);
+    r->w->metrics.relay_buffered += (int64_t)len;
     do_send(r);
 }
 

@@ -19,6 +19,7 @@
 static void free_relay(ah_relay_t *r)
 {
     --r->w->in_flight; /* only now: h2o has written everything the client will get */
+    r->w->metrics.relay_buffered -= (int64_t)ah_relay_queued(r);
     ah_snapshot_release(&r->snap);
     json_decref(r->body);
     if (r->respbody != NULL)
