@@ -63,6 +63,7 @@ ah_expect_counts('admit', 1 + n, 13 + 5 * n)
 if lease == nil or lease == '' then ah_fail('admit: empty lease') end
 if hold < 0 or tokens < 0 then ah_fail('admit: hold and tokens must be >= 0') end
 if ttl_ms < 1000 then ah_fail('admit: ttl_ms must be >= 1000') end
+if log_max < 0 then ah_fail('admit: log_max must be >= 0') end
 local candidates = pick_parse(1, 13, 5)
 
 local now_s, now_ms = ah_now()

@@ -19,6 +19,7 @@ local delta = ah_int(ARGV[2], 'delta')
 if delta == 0 or math.abs(delta) >= 4503599627370496 then ah_fail('credits: delta must be non-zero and below 2^52') end
 if KEYS[1] ~= 'ah:user:' .. uid or KEYS[2] ~= 'ah:ledger:' .. uid then ah_fail('credits: KEYS do not match the user') end
 if (idem == '') ~= (KEYS[3] == '') then ah_fail('credits: KEYS[3] and ARGV[4] go together') end
+if idem ~= '' and KEYS[3] ~= 'ah:idem:' .. uid .. ':' .. idem then ah_fail('credits: KEYS[3] must be ah:idem:<uid>:<idem_key>') end
 if redis.call('HGET', KEYS[1], 'id') ~= uid then return {'err', 'not_found'} end
 if idem ~= '' then
   local seen = redis.call('GET', KEYS[3])

@@ -17,7 +17,15 @@ if redis.call('ZSCORE', KEYS[1], lease) == false then return 0 end
 local expiry = now_ms + ttl_ms
 redis.call('ZADD', KEYS[1], 'XX', expiry, lease)
 local h = redis.call('HMGET', 'ah:hold:' .. lease, 'user_id', 'key_id')
-if h[1] then redis.call('ZADD', lim_inflight_key('user', h[1]), 'XX', expiry, lease) end
-if h[2] then redis.call('ZADD', lim_inflight_key('key', h[2]), 'XX', expiry, lease) end
+-- the sets' own expiry was set by the latest admission: extend it too, or a
+-- long request would lose its slot when no other request came meanwhile
+for _, id in ipairs({{'user', h[1]}, {'key', h[2]}}) do
+  if id[2] then
+    local key = lim_inflight_key(id[1], id[2])
+    redis.call('ZADD', key, 'XX', expiry, lease)
+    local pttl = redis.call('PTTL', key)
+    if pttl >= 0 and pttl < ttl_ms + 60000 then redis.call('PEXPIRE', key, ttl_ms + 60000) end
+  end
+end
 redis.call('PEXPIRE', 'ah:hold:' .. lease, ttl_ms + 86400000)
 return 1

@@ -11,7 +11,8 @@
 --                            failed: counts against health, no cooldown);
 --                            "client_error" (an upstream 4xx passed to the
 --                            client); "client_closed" (the client left);
---                            "failed" (every attempt failed)
+--                            "failed" (every attempt failed: the health record
+--                            is left alone, the failover steps counted them)
 -- ARGV[3]    status          the upstream's last status (0: none)
 -- ARGV[4]    latency_ms      of the last upstream attempt (integer)
 -- ARGV[5]    cost            the actual cost in micro-units (integer >= 0)
@@ -55,6 +56,8 @@ local outcomes = {ok = true, stream_error = true, client_error = true, client_cl
 if not outcomes[outcome] then ah_fail('settle: unknown outcome ' .. tostring(outcome)) end
 if cost < 0 or tokens < 0 then ah_fail('settle: cost and tokens must be >= 0') end
 if latency < 0 then ah_fail('settle: latency_ms must be >= 0') end
+if pt < 0 or ct < 0 then ah_fail('settle: prompt_tokens and completion_tokens must be >= 0') end
+if log_max < 0 then ah_fail('settle: log_max must be >= 0') end
 
 local now_s = ah_now()
 
@@ -67,7 +70,7 @@ local function tenths_str(x)
 end
 
 local hold_key = 'ah:hold:' .. lease
-local h = redis.call('HMGET', hold_key, 'user_id', 'key_id', 'amount', 'tpm_est', 'tpm_sec', 'acct_id', 'acct_sec')
+local h = redis.call('HMGET', hold_key, 'user_id', 'key_id', 'amount', 'tpm_est', 'tpm_sec', 'acct_id', 'acct_sec', 'request_id')
 local uid, kid = h[1] or '', h[2] or ''
 local hold = tonumber(h[3]) or 0
 local tpm_est = tonumber(h[4]) or 0
@@ -78,8 +81,9 @@ redis.call('ZREM', AH_HOLDS_KEY, lease)
 
 -- money
 local charged, unpaid, balance = 0, 0, -1
-if uid ~= '' then
-  local ukey = 'ah:user:' .. uid
+local ukey = 'ah:user:' .. uid
+-- a user deleted while the request ran is not recreated by its settlement
+if uid ~= '' and redis.call('EXISTS', ukey) == 1 then
   balance = tonumber(redis.call('HGET', ukey, 'balance')) or 0
   local available = balance + hold
   charged = math.min(cost, math.max(available, 0))
@@ -89,9 +93,11 @@ if uid ~= '' then
   if hold ~= 0 then redis.call('HINCRBY', ukey, 'held', -hold) end
   if charged ~= 0 then redis.call('HINCRBY', ukey, 'spent', charged) end
   if hold ~= 0 or charged ~= 0 then
-    money_ledger(uid, 'charge', hold - charged, balance, {'request_id', ARGV[13] == 'request_id' and ARGV[14] or '',
+    money_ledger(uid, 'charge', hold - charged, balance, {'request_id', ARGV[13] == 'request_id' and ARGV[14] or h[8] or '',
       'hold', ah_int_str(hold), 'cost', ah_int_str(cost), 'unpaid', ah_int_str(unpaid)})
   end
+end
+if uid ~= '' then
   -- slots and windows
   redis.call('ZREM', lim_inflight_key('user', uid), lease)
   lim_tpm_correct(lim_tpm_key('user', uid), tpm_sec, tokens - tpm_est)
@@ -113,16 +119,19 @@ end
 if tpm_sec ~= nil then lim_tpm_correct(lim_tpm_key('global', 'all'), tpm_sec, tokens - tpm_est) end
 if acct_sec ~= nil then lim_tpm_correct(lim_tpm_key('acct', acct_id), acct_sec, tokens - tpm_est) end
 
--- the account's health
-redis.call('HINCRBY', acct_key, 'requests', 1)
-if outcome == 'stream_error' then
-  redis.call('HINCRBY', acct_key, 'errors', 1)
-  redis.call('HINCRBY', acct_key, 'stream_errors', 1)
+-- the account's health; a "failed" request's last attempt was already counted
+-- by its failover step
+if outcome ~= 'failed' then
+  redis.call('HINCRBY', acct_key, 'requests', 1)
+  if outcome == 'stream_error' then
+    redis.call('HINCRBY', acct_key, 'errors', 1)
+    redis.call('HINCRBY', acct_key, 'stream_errors', 1)
+  end
+  redis.call('HSET', acct_key, 'last_status', ah_int_str(status), 'last_used_at', ah_int_str(now_s))
+  local ewma = tonumber(redis.call('HGET', acct_key, 'latency_ewma_ms'))
+  if ewma == nil then ewma = latency else ewma = ewma * 0.8 + latency * 0.2 end
+  redis.call('HSET', acct_key, 'latency_ewma_ms', tenths_str(ewma))
 end
-redis.call('HSET', acct_key, 'last_status', ah_int_str(status), 'last_used_at', ah_int_str(now_s))
-local ewma = tonumber(redis.call('HGET', acct_key, 'latency_ewma_ms'))
-if ewma == nil then ewma = latency else ewma = ewma * 0.8 + latency * 0.2 end
-redis.call('HSET', acct_key, 'latency_ewma_ms', tenths_str(ewma))
 
 -- stats and the log
 local is_err = client_status >= 400 and 1 or 0

@@ -2,8 +2,11 @@
 -- or lost Redis for longer than the lease). Policy: an expired hold is
 -- refunded in full to the user's balance (ledger type "hold_expired") and its
 -- in-flight slots are freed; the request's tokens stay counted in the rate
--- windows. Every node runs it every few seconds; it is idempotent, so nodes
--- running it at once do no harm.
+-- windows. The hold's record ah:hold:<lease> is kept with amount 0 and
+-- swept = "1" until it expires (a day after the lease), so that a settle
+-- arriving late still charges the right user, from the balance. A user
+-- deleted meanwhile is not recreated. Every node runs it every few seconds;
+-- it is idempotent, so nodes running it at once do no harm.
 --
 -- KEYS[1]   ah:holds      ZSET lease -> expiry (unix ms)
 -- ARGV[1]   limit         most holds settled in one call (1..1000)
@@ -22,7 +25,7 @@ for _, lease in ipairs(leases) do
   local uid, kid, amount = h[1] or '', h[2] or '', tonumber(h[3]) or 0
   if uid ~= '' then
     local ukey = 'ah:user:' .. uid
-    if amount ~= 0 then
+    if amount ~= 0 and redis.call('EXISTS', ukey) == 1 then
       local balance = redis.call('HINCRBY', ukey, 'balance', amount)
       redis.call('HINCRBY', ukey, 'held', -amount)
       money_ledger(uid, 'hold_expired', amount, balance, {'request_id', h[4] or ''})
@@ -30,7 +33,9 @@ for _, lease in ipairs(leases) do
     redis.call('ZREM', lim_inflight_key('user', uid), lease)
   end
   if kid ~= '' then redis.call('ZREM', lim_inflight_key('key', kid), lease) end
-  redis.call('DEL', hold_key)
+  if redis.call('EXISTS', hold_key) == 1 then
+    redis.call('HSET', hold_key, 'amount', '0', 'swept', '1')
+  end
   redis.call('ZREM', KEYS[1], lease)
 end
 return #leases

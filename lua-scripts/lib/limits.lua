@@ -46,7 +46,10 @@ local function lim_rpm_check(key, limit, now_ms)
   return false, 0, tonumber(nth[2]) + AH_WINDOW_MS - now_ms + 1
 end
 
+-- Adding trims the window too: a scope without a limit is never checked, and
+-- steady traffic would otherwise keep its key alive and growing.
 local function lim_rpm_add(key, member, now_ms)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now_ms - AH_WINDOW_MS)
   redis.call('ZADD', key, now_ms, member)
   redis.call('PEXPIRE', key, AH_WINDOW_MS + 1000)
 end
@@ -101,6 +104,8 @@ local function lim_tpm_add(key, sec, tokens)
   if tokens == 0 then return end
   redis.call('HINCRBY', key, ah_int_str(sec), tokens)
   redis.call('EXPIRE', key, 62)
+  -- more than 61 buckets: some have left the window (see lim_rpm_add)
+  if redis.call('HLEN', key) > 61 then lim_tpm_window(key, sec) end
 end
 
 -- TPM correction at settlement: only while the admission's bucket is still in

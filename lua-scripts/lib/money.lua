@@ -7,9 +7,10 @@
 -- and an expired hold goes back to balance. Every balance change appends one
 -- entry to the user's ledger stream ah:ledger:<uid>.
 --
--- A hold is ah:hold:<lease> (user_id, key_id, key_hmac, amount, tpm_est,
--- tpm_sec, acct_id, acct_sec) plus a member of ah:holds scored by its expiry
--- in ms; the sweep refunds expired ones.
+-- A hold is ah:hold:<lease> (user_id, key_id, amount, tpm_est, tpm_sec,
+-- acct_id, acct_sec, request_id) plus a member of ah:holds scored by its
+-- expiry in ms; the sweep refunds expired ones and keeps their record with
+-- amount 0 (and swept = "1"), so a late settle still finds the user.
 
 local AH_HOLDS_KEY = 'ah:holds'
 local AH_LOGS_KEY = 'ah:logs'

@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { acctKey, admit, seedKeyAndUser, serverNowMs, useRedis } from './fixtures.mjs';
+import { acctKey, admit, failover, okReply, seedKeyAndUser, serverNowMs, useRedis } from './fixtures.mjs';
 
 const h = useRedis();
 
@@ -21,17 +21,17 @@ test('reset clears cooldown and disabled state, keeps counters', async () => {
     last_status: '403', requests: '7', errors: '3', stream_errors: '1',
     latency_ewma_ms: '210.4', last_used_at: '1700000000',
   });
-  assert.deepEqual(await admit(h, { cands: [['a', 0, 1]] }), ['ok', 'a', 'k1', 'u1']);
+  assert.deepEqual(await admit(h, { cands: [['a', 0, 1]] }), okReply('a'));
 });
 
 test('reset of a cooling-only account makes it available again at once', async () => {
-  await h.run('failover', [acctKey('a')], ['cool', '300', 'upstream 502', '502', '0', '0']);
+  assert.deepEqual(await failover(h, 'a', { secs: 300, reason: 'upstream 502', status: 502, cands: [] }), ['err', 'no_available_account', -1]);
   await seedKeyAndUser(h.client);
   const refused = await admit(h, { cands: [['a', 0, 1]] });
   assert.equal(refused[1], 'no_available_account');
   assert.ok(refused[2] > 299_000);
   assert.equal(await h.run('account_reset', [acctKey('a')], []), 1);
-  assert.deepEqual(await admit(h, { cands: [['a', 0, 1]] }), ['ok', 'a', 'k1', 'u1']);
+  assert.deepEqual(await admit(h, { cands: [['a', 0, 1]] }), okReply('a'));
   assert.equal(await h.client.hget(acctKey('a'), 'errors'), '1');
 });
 

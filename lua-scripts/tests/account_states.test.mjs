@@ -2,7 +2,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { acctKey, serverNowMs, useRedis } from './fixtures.mjs';
+import { acctKey, serverNowMs, settle, useRedis } from './fixtures.mjs';
 
 const h = useRedis();
 
@@ -11,7 +11,7 @@ test('returns the server time and six fields per account, "" when missing', asyn
     cooldown_until: '1700000000123', disabled: '1', disabled_reason: 'upstream 401',
     requests: '9', errors: '4', latency_ewma_ms: '88.5', last_status: '401',
   });
-  await h.run('settle', [acctKey('b')], ['ok', '200', '40']);
+  assert.deepEqual(await settle(h, 'b', { latency: 40 }), [0, 0, -1]);
   const t0 = await serverNowMs(h.client);
   const reply = await h.run('account_states', [acctKey('a'), acctKey('b'), acctKey('ghost')], []);
   const t1 = await serverNowMs(h.client);

@@ -70,6 +70,9 @@ test('invalid_api_key: missing, disabled, not enabled, expired key; not logged',
   await refused({}, ['err', 'invalid_api_key']);
   await h.client.hset('ah:key:h1', 'enabled', '1', 'expires_at', String((await serverNowS(h.client)) - 1));
   await refused({}, ['err', 'invalid_api_key']);
+  // expiring this very second counts as expired
+  await h.client.hset('ah:key:h1', 'expires_at', String(await serverNowS(h.client)));
+  await refused({}, ['err', 'invalid_api_key']);
   assert.equal(await h.client.exists('ah:logs'), 0);
   assert.deepEqual(await h.client.keys('ah:stats:*'), []);
 });

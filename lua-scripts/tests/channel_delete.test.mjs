@@ -91,8 +91,8 @@ test('works on what config_put wrote; config_read sees the result', async () => 
   assert.deepEqual(await put('ah:cfg:accounts', 'a1', { channel_id: 'ch1', key_hmac: 'x' }, 'acctkey:ch1:x'), ['ok', 3]);
   assert.deepEqual(await put('ah:cfg:accounts', 'a2', { channel_id: 'ch2', key_hmac: 'x' }, 'acctkey:ch2:x'), ['ok', 4]);
   assert.deepEqual(await del('ch1'), ['ok', 5, 1]);
-  const snap = await h.run('config_read', ['ah:cfg:ver', 'ah:cfg:channels', 'ah:cfg:accounts', 'ah:cfg:modelmap', 'ah:cfg:settings'], []);
-  assert.deepEqual(snap, [5, ['ch2', json({ name: 'b' })], ['a2', json({ channel_id: 'ch2', key_hmac: 'x' })], '', '']);
+  const snap = await h.run('config_read', ['ah:cfg:ver', 'ah:cfg:channels', 'ah:cfg:accounts', 'ah:cfg:modelmap', 'ah:cfg:settings', 'ah:cfg:prices'], []);
+  assert.deepEqual(snap, [5, ['ch2', json({ name: 'b' })], ['a2', json({ channel_id: 'ch2', key_hmac: 'x' })], '', '', '']);
   assert.deepEqual(await h.client.hgetall('ah:cfg:names'), { 'channel:b': 'ch2', 'acctkey:ch2:x': 'a2' });
   // the released names can be claimed again
   assert.deepEqual(await put('ah:cfg:channels', 'ch3', { name: 'main' }, 'channel:main'), ['ok', 6]);

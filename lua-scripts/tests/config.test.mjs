@@ -8,7 +8,7 @@ import { sleep, useRedis } from './fixtures.mjs';
 const h = useRedis();
 
 const OBJ = ['ah:cfg:channels', 'ah:cfg:names', 'ah:cfg:ver'];
-const READ_KEYS = ['ah:cfg:ver', 'ah:cfg:channels', 'ah:cfg:accounts', 'ah:cfg:modelmap', 'ah:cfg:settings'];
+const READ_KEYS = ['ah:cfg:ver', 'ah:cfg:channels', 'ah:cfg:accounts', 'ah:cfg:modelmap', 'ah:cfg:settings', 'ah:cfg:prices'];
 const put = (id, obj, unique = '', old = '', mode = 'create', keys = OBJ) =>
   h.run('config_put', keys, [id, JSON.stringify(obj), unique, old, mode]);
 const del = (id, unique = '', keys = OBJ) => h.run('config_delete', keys, [id, unique]);
@@ -18,7 +18,7 @@ const ver = async () => Number(await h.client.get('ah:cfg:ver'));
 const names = () => h.client.hgetall('ah:cfg:names');
 
 test('config_read of an empty database', async () => {
-  assert.deepEqual(await read(), [0, [], [], '', '']);
+  assert.deepEqual(await read(), [0, [], [], '', '', '']);
 });
 
 test('create: stores the object and its name, bumps the version', async () => {
@@ -112,10 +112,19 @@ test('config_read returns one consistent snapshot', async () => {
   await put('ac1', { channel_id: 'ch1' }, '', '', 'create', ['ah:cfg:accounts', 'ah:cfg:names', 'ah:cfg:ver']);
   await set('ah:cfg:modelmap', { m: ['x'] });
   const snap = await read();
-  assert.deepEqual(snap, [3, ['ch1', '{"name":"a"}'], ['ac1', '{"channel_id":"ch1"}'], '{"m":["x"]}', '']);
+  assert.deepEqual(snap, [3, ['ch1', '{"name":"a"}'], ['ac1', '{"channel_id":"ch1"}'], '{"m":["x"]}', '', '']);
   await set('ah:cfg:settings', { global_rpm: 0 });
   assert.deepEqual((await read())[0], 4);
   assert.deepEqual((await read())[4], '{"global_rpm":0}');
+  // the prices document is the sixth result, as stored
+  const prices = '{"gpt-4o":{"input":2500000,"output":10000000}}';
+  assert.equal(await h.run('config_set', ['ah:cfg:prices', 'ah:cfg:ver'], [prices]), 5);
+  const snap2 = await read();
+  assert.equal(snap2.length, 6);
+  assert.equal(snap2[0], 5);
+  assert.equal(snap2[5], prices);
+  assert.equal(snap2[4], '{"global_rpm":0}', 'settings stay in their place');
+  assert.equal(snap2[3], '{"m":["x"]}', 'the model map stays in its place');
 });
 
 test('malformed calls are errors and change nothing', async () => {
@@ -127,6 +136,8 @@ test('malformed calls are errors and change nothing', async () => {
   await assert.rejects(h.run('config_put', OBJ, ['ch2', '{}', '', '']), /expected 5 ARGV, got 4/);
   await assert.rejects(h.run('config_set', ['ah:cfg:settings', 'ah:cfg:ver'], ['nope']), /must be a JSON object or array/);
   await assert.rejects(h.run('config_delete', OBJ.slice(0, 2), ['ch1', '']), /expected 3 KEYS, got 2/);
+  await assert.rejects(h.run('config_read', READ_KEYS.slice(0, 5), []), /config_read: expected 6 KEYS, got 5/);
+  await assert.rejects(h.run('config_read', READ_KEYS, ['x']), /config_read: expected 0 ARGV, got 1/);
   assert.equal(await ver(), 1);
   assert.deepEqual(await h.client.hkeys('ah:cfg:channels'), ['ch1']);
   assert.equal(await h.client.exists('ah:cfg:settings'), 0);

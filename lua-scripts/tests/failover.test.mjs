@@ -3,14 +3,13 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { acctKey, admit, candidates, seedKeyAndUser, serverNowMs, sleep, useRedis } from './fixtures.mjs';
+import {
+  acctKey, admit, failover as failoverCall, okReply, rejectsUnchanged, seedKeyAndUser, serverNowMs, sleep, useRedis,
+} from './fixtures.mjs';
 
 const h = useRedis();
 
-function failover(failed, { action = 'cool', secs = 300, reason = 'upstream 500', status = 500, r = '0', cands = [['next', 0, 1]] } = {}) {
-  const c = candidates(cands);
-  return h.run('failover', [acctKey(failed), ...c.keys], [action, String(secs), reason, String(status), r, ...c.args]);
-}
+const failover = (failed, opts) => failoverCall(h, failed, opts);
 
 test('cool: sets cooldown_until = now + s*1000, counts the error, returns the next account', async () => {
   const t0 = await serverNowMs(h.client);
@@ -24,7 +23,7 @@ test('cool: sets cooldown_until = now + s*1000, counts the error, returns the ne
     { cooldown_until: 'x', errors: '1', requests: '1', last_error: 'upstream 500', last_status: '500' });
   // the cooled account is now skipped by admission
   await seedKeyAndUser(h.client);
-  assert.deepEqual(await admit(h, { cands: [['a', 5, 1], ['b', 0, 1]] }), ['ok', 'b', 'k1', 'u1']);
+  assert.deepEqual(await admit(h, { cands: [['a', 5, 1], ['b', 0, 1]] }), okReply('b'));
 });
 
 test('re-cooling keeps the later deadline', async () => {
@@ -56,10 +55,10 @@ test('disable: stays disabled through later failures and cooldown expiry, until 
   assert.ok(Number(st.cooldown_until) <= await serverNowMs(h.client));
   await seedKeyAndUser(h.client);
   assert.deepEqual(await admit(h, { cands: [['a', 0, 1]] }), ['err', 'no_available_account', -1]);
-  assert.deepEqual(await h.run('failover', [acctKey('x'), acctKey('a')], ['none', '0', 'timeout', '0', '0', '1', 'a', '0', '1']),
+  assert.deepEqual(await h.run('failover', [acctKey('x'), acctKey('a')], ['none', '0', 'timeout', '0', '0', 'L', '0', '1', 'a', '0', '1', '0', '0']),
     ['err', 'no_available_account', -1]);
   assert.equal(await h.run('account_reset', [acctKey('a')], []), 1);
-  assert.deepEqual(await admit(h, { cands: [['a', 0, 1]] }), ['ok', 'a', 'k1', 'u1']);
+  assert.deepEqual(await admit(h, { cands: [['a', 0, 1]] }), okReply('a'));
 });
 
 test('none: only counts the error', async () => {
@@ -111,24 +110,45 @@ test('a 1-second cooldown runs out and the account is picked again', async () =>
     reply = await admit(h, { cands: [['a', 0, 1]] });
     polls++;
   }
-  assert.deepEqual(reply, ['ok', 'a', 'k1', 'u1']);
+  assert.deepEqual(reply, okReply('a'));
   assert.ok(polls >= 5, `picked again too early (after ${polls} polls)`);
   assert.ok(await serverNowMs(h.client) >= until, 'picked before cooldown_until');
 });
 
+test('the next account counts the request in its windows; the failed one keeps its own', async () => {
+  await seedKeyAndUser(h.client);
+  assert.deepEqual(await admit(h, { lease: 'L7', tokens: 25, cands: [['a', 0, 1]] }), okReply('a'));
+  assert.deepEqual(await failover('a', { lease: 'L7', tokens: 25, cands: [['b', 0, 1]] }), ['ok', 'b']);
+  for (const id of ['a', 'b']) {
+    assert.deepEqual(await h.client.zrange(`ah:rpm:acct:${id}`, 0, -1), ['L7'], id);
+    assert.deepEqual(Object.values(await h.client.hgetall(`ah:tpm:acct:${id}`)), ['25'], id);
+  }
+  assert.equal(await h.client.hget('ah:hold:L7', 'acct_id'), 'b');
+  // a refusal counts nothing anywhere
+  await h.client.hset(acctKey('c'), 'disabled', '1');
+  assert.deepEqual(await failover('b', { lease: 'L7', tokens: 25, cands: [['c', 0, 1]] }), ['err', 'no_available_account', -1]);
+  assert.equal(await h.client.exists('ah:rpm:acct:c', 'ah:tpm:acct:c'), 0);
+  assert.equal(await h.client.hget('ah:hold:L7', 'acct_id'), 'b');
+});
+
 test('malformed calls are errors and record nothing', async () => {
+  const head = (action, secs, status, r, lease = 'L', tokens = '0') => [action, secs, 'x', status, r, lease, tokens];
   const bad = [
-    [['explode', '0', 'x', '500', '0', '0'], /action must be disable, cool or none/],
-    [['cool', '-5', 'x', '500', '0', '0'], /cooldown seconds must be in \[0, 1e9\]/],
-    [['cool', '1.5', 'x', '500', '0', '0'], /cooldown seconds must be a decimal integer/],
-    [['cool', '10', 'x', 'five hundred', '0', '0'], /upstream status must be a decimal integer/],
-    [['cool', '10', 'x', '500', '2', '0'], /r must be a decimal/],
-    [['cool', '10', 'x', '500', '0', '1', 'b', '0', '0'], /weight must be >= 1/],
-    [['cool', '10', 'x', '500', '0', '0', 'extra'], /expected 6 ARGV, got 7/],
+    [[...head('explode', '0', '500', '0'), '0'], /action must be disable, cool or none/],
+    [[...head('cool', '-5', '500', '0'), '0'], /cooldown seconds must be in \[0, 1e9\]/],
+    [[...head('cool', '1.5', '500', '0'), '0'], /cooldown seconds must be a decimal integer/],
+    [[...head('cool', '10', 'five hundred', '0'), '0'], /upstream status must be a decimal integer/],
+    [[...head('cool', '10', '500', '2'), '0'], /r must be a decimal/],
+    [[...head('cool', '10', '500', '0', ''), '0'], /empty lease/],
+    [[...head('cool', '10', '500', '0', 'L', '-'), '0'], /tokens must be a decimal integer/],
+    [[...head('cool', '10', '500', '0'), '1', 'b', '0', '0', '0', '0'], /weight must be >= 1/],
+    [[...head('cool', '10', '500', '0'), '1', 'b', '0', '1', '-', '0'], /candidate 1 rpm must be a decimal integer/],
+    [[...head('cool', '10', '500', '0'), '1', 'b', '0', '1'], /expected 13 ARGV, got 11/],
+    [[...head('cool', '10', '500', '0'), '0', 'extra'], /expected 8 ARGV, got 9/],
   ];
   for (const [args, re] of bad) {
-    const keys = [acctKey('a'), ...(args[5] === '1' ? [acctKey('b')] : [])];
-    await assert.rejects(h.run('failover', keys, args), re, JSON.stringify(args));
+    const keys = [acctKey('a'), ...(args[7] === '1' ? [acctKey('b')] : [])];
+    await rejectsUnchanged(h.client, () => h.run('failover', keys, args), re);
   }
   assert.equal(await h.client.exists(acctKey('a')), 0);
 });

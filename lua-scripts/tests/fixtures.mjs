@@ -232,8 +232,9 @@ export async function rejectsUnchanged(client, call, re) {
 const REFUSAL_WRITES = /^ah:(logs$|stats:)/;
 
 /**
- * Run an admit `call` expected to be refused with `expected`: the reply is
- * checked, and nothing but the request log and the stats may change. With
+ * Run an admit `call` expected to be refused with `expected` (the reply, or
+ * a function that checks it): nothing but the request log and the stats may
+ * change. With
  * `logged` (a refusal of a known key), exactly one log entry must have been
  * appended, whose error is the refusal's code; without it, none.
  */
@@ -242,12 +243,17 @@ export async function refusedOnly(client, call, expected, { logged = true } = {}
   const before = await dumpDb(client);
   const nlog = await client.xlen('ah:logs');
   const reply = await call();
-  assert.deepEqual(reply, expected);
+  if (typeof expected === 'function') {
+    assert.equal(reply[0], 'err', `expected a refusal, got ${JSON.stringify(reply)}`);
+    expected(reply);
+  } else {
+    assert.deepEqual(reply, expected);
+  }
   assert.deepEqual(strip(await dumpDb(client)), strip(before), 'a refusal must write nothing but its log entry and stats');
   const entries = await readStream(client, 'ah:logs');
   if (logged) {
     assert.equal(entries.length, nlog + 1, 'a refusal of a known key appends one log entry');
-    assert.equal(entries.at(-1).error, expected[1]);
+    assert.equal(entries.at(-1).error, reply[1]);
   } else {
     assert.equal(entries.length, nlog, 'no log entry expected');
   }

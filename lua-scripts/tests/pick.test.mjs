@@ -1,10 +1,12 @@
 // lib/pick.lua, the account choice, exercised through admit (and failover
-// for the shared behaviour): priority, skipping, the weighted draw and the
-// retry time.
+// for the shared behaviour): priority, skipping, the weighted draw, the
+// retry time, and accounts skipped at their own rpm/tpm limits.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { acctKey, admit, candidates, seedKeyAndUser, seeded, serverNowMs, useRedis } from './fixtures.mjs';
+import {
+  acctKey, admit, candidates, failover, newLease, rejectsUnchanged, seedKeyAndUser, seeded, serverNowMs, serverNowS, useRedis,
+} from './fixtures.mjs';
 
 const h = useRedis();
 
@@ -18,7 +20,10 @@ async function chosen(opts) {
 async function draw(cands, rs) {
   const c = candidates(cands);
   const p = h.client.pipeline();
-  for (const r of rs) p.evalsha(h.shas.admit, 1 + cands.length, 'ah:key:h1', ...c.keys, 'gpt-4o', String(r), ...c.args);
+  for (const r of rs) {
+    p.evalsha(h.shas.admit, 1 + cands.length, 'ah:key:h1', ...c.keys, 'gpt-4o', String(r), newLease(), '0', '0', '60000',
+      '0', '0', 'req', '0', 'ip', '1000', ...c.args);
+  }
   const counts = {};
   for (const [err, reply] of await p.exec()) {
     assert.equal(err, null);
@@ -128,7 +133,7 @@ test('failover draws with the same rule', async () => {
   await h.client.hset(acctKey('c2'), 'cooldown_until', String(now + 60_000));
   const cands = [['p0', 0, 50], ['c2', 2, 1], ['a', 1, 1], ['b', 1, 3]];
   const c = candidates(cands);
-  const run = (r) => h.run('failover', [acctKey('dead'), ...c.keys], ['none', '0', 'upstream 500', '500', r, ...c.args]);
+  const run = (r) => h.run('failover', [acctKey('dead'), ...c.keys], ['none', '0', 'upstream 500', '500', r, 'L', '0', ...c.args]);
   assert.deepEqual(await run('0.2499'), ['ok', 'a']);
   assert.deepEqual(await run('0.25'), ['ok', 'b']);
 });
@@ -136,26 +141,135 @@ test('failover draws with the same rule', async () => {
 test('malformed candidates are errors and change nothing', async () => {
   await seedKeyAndUser(h.client);
   const keyKey = 'ah:key:h1';
-  const call = (keys, args) => h.run('admit', [keyKey, ...keys], ['gpt-4o', ...args]);
+  const head = ['L', '0', '0', '60000', '0', '0', 'req', '0', 'ip', '1000'];
+  const call = (keys, [r, ...rest]) => h.run('admit', [keyKey, ...keys], ['gpt-4o', r, ...head, ...rest]);
   const bad = [
-    [[acctKey('a')], ['0.5', '1', 'a', '0', '0'], /weight must be >= 1/],
-    [[acctKey('a')], ['0.5', '1', 'a', '0', '-2'], /weight must be >= 1/],
-    [[acctKey('a')], ['0.5', '1', 'a', '0', '1.5'], /weight must be a decimal integer/],
-    [[acctKey('a')], ['0.5', '1', 'a', 'high', '1'], /priority must be a decimal integer/],
-    [[acctKey('a')], ['0.5', '1', '', '0', '1'], /missing account id/],
-    [[acctKey('a')], ['1', '1', 'a', '0', '1'], /r must be a decimal in \[0, 1\)/],
-    [[acctKey('a')], ['-0.1', '1', 'a', '0', '1'], /r must be a decimal/],
-    [[acctKey('a')], ['nan', '1', 'a', '0', '1'], /r must be a decimal/],
-    [[acctKey('a')], ['', '1', 'a', '0', '1'], /r must be a decimal/],
-    [[acctKey('b'), acctKey('a')], ['0.5', '2', 'a', '0', '1', 'b', '0', '1'], /KEYS\[2\] is ah:acct:b, expected ah:acct:a/],
-    [[acctKey('a')], ['0.5', '2', 'a', '0', '1'], /expected 3 KEYS, got 2/],
-    [[acctKey('a')], ['0.5', '1', 'a', '0', '1', 'extra'], /expected 6 ARGV, got 7/],
+    [[acctKey('a')], ['0.5', '1', 'a', '0', '0', '0', '0'], /weight must be >= 1/],
+    [[acctKey('a')], ['0.5', '1', 'a', '0', '-2', '0', '0'], /weight must be >= 1/],
+    [[acctKey('a')], ['0.5', '1', 'a', '0', '1.5', '0', '0'], /weight must be a decimal integer/],
+    [[acctKey('a')], ['0.5', '1', 'a', 'high', '1', '0', '0'], /priority must be a decimal integer/],
+    [[acctKey('a')], ['0.5', '1', '', '0', '1', '0', '0'], /missing account id/],
+    [[acctKey('a')], ['1', '1', 'a', '0', '1', '0', '0'], /r must be a decimal in \[0, 1\)/],
+    [[acctKey('a')], ['-0.1', '1', 'a', '0', '1', '0', '0'], /r must be a decimal/],
+    [[acctKey('a')], ['nan', '1', 'a', '0', '1', '0', '0'], /r must be a decimal/],
+    [[acctKey('a')], ['', '1', 'a', '0', '1', '0', '0'], /r must be a decimal/],
+    [[acctKey('b'), acctKey('a')], ['0.5', '2', 'a', '0', '1', '0', '0', 'b', '0', '1', '0', '0'], /KEYS\[2\] is ah:acct:b, expected ah:acct:a/],
+    [[acctKey('a')], ['0.5', '2', 'a', '0', '1', '0', '0'], /expected 3 KEYS, got 2/],
+    [[acctKey('a')], ['0.5', '1', 'a', '0', '1', '0', '0', 'extra'], /expected 18 ARGV, got 19/],
+    // the old triples are no longer accepted
+    [[acctKey('a')], ['0.5', '1', 'a', '0', '1'], /expected 18 ARGV, got 16/],
     [[], ['0.5', '-1'], /candidate count must be >= 0/],
     [[], ['0.5', 'x'], /candidate count must be a decimal integer/],
   ];
   for (const [keys, args, re] of bad) {
-    await assert.rejects(call(keys, args), re, JSON.stringify(args));
+    await rejectsUnchanged(h.client, () => call(keys, args), re);
   }
   assert.equal(await h.client.hget(keyKey, 'last_used_at'), null);
   assert.equal(await h.client.exists(acctKey('a')), 0);
+});
+
+// --- accounts at their own limits ---------------------------------------
+
+test('an account at its rpm limit is skipped, whatever its priority', async () => {
+  await seedKeyAndUser(h.client);
+  const cands = [['a', 5, 1, 2, 0], ['b', 0, 1, 0, 0]];
+  assert.equal(await chosen({ cands }), 'a');
+  assert.equal(await chosen({ cands }), 'a');
+  // a has served 2 in the last minute: b serves
+  assert.equal(await chosen({ cands }), 'b');
+  assert.equal(await h.client.zcard('ah:rpm:acct:a'), 2, 'a skipped account counts nothing');
+  assert.equal(await h.client.zcard('ah:rpm:acct:b'), 1);
+  // once a's oldest request leaves the window, a serves again
+  const now = await serverNowMs(h.client);
+  const [first] = await h.client.zrange('ah:rpm:acct:a', 0, 0);
+  await h.client.zadd('ah:rpm:acct:a', now - 60_001, first);
+  assert.equal(await chosen({ cands }), 'a');
+  // rpm 0 means no limit
+  for (let i = 0; i < 5; i++) assert.equal(await chosen({ cands: [['b', 0, 1, 0, 0]] }), 'b');
+});
+
+test('an account at its tpm limit (for the tokens of this request) is skipped', async () => {
+  await seedKeyAndUser(h.client);
+  const cands = [['a', 5, 1, 0, 100], ['b', 0, 1, 0, 0]];
+  assert.equal(await chosen({ cands, tokens: 60 }), 'a');
+  // 60 + 60 > 100: a is skipped for this request, but a smaller one fits
+  assert.equal(await chosen({ cands, tokens: 60 }), 'b');
+  assert.equal(await chosen({ cands, tokens: 40 }), 'a');
+  assert.equal(await chosen({ cands, tokens: 1 }), 'b');
+  const sum = Object.values(await h.client.hgetall('ah:tpm:acct:a')).reduce((x, v) => x + Number(v), 0);
+  assert.equal(sum, 100);
+  // tokens 0 always fits
+  assert.equal(await chosen({ cands, tokens: 0 }), 'a');
+});
+
+test('every available candidate at its limit: rate_limit_exceeded with the soonest retry', async () => {
+  await seedKeyAndUser(h.client);
+  const now = await serverNowMs(h.client);
+  const s = Math.floor(now / 1000);
+  // a: rpm 1, its request 50 s old (room in ~10 s); b: tpm 100, 90 tokens 30 s ago (room in ~31 s)
+  await h.client.zadd('ah:rpm:acct:a', now - 50_000, 'old');
+  await h.client.hset('ah:tpm:acct:b', String(s - 30), '90');
+  // d is disabled: no retry from it; the list is refused, nothing written
+  await h.client.hset(acctKey('d'), 'disabled', '1');
+  const cands = [['a', 0, 1, 1, 0], ['b', 0, 1, 0, 100], ['d', 0, 1, 0, 0]];
+  const t0 = await serverNowMs(h.client);
+  const reply = await admit(h, { cands, tokens: 20 });
+  const t1 = await serverNowMs(h.client);
+  assert.deepEqual(reply.slice(0, 2), ['err', 'rate_limit_exceeded']);
+  // a's old request leaves at now - 50000 + 60000 (+1 ms)
+  assert.ok(reply[2] >= now + 10_001 - t1 && reply[2] <= now + 10_001 - t0, `retry ${reply[2]}`);
+  // b alone: its bucket leaves the window at (s - 30 + 61) s
+  const t2 = await serverNowMs(h.client);
+  const r2 = await admit(h, { cands: [['b', 0, 1, 0, 100]], tokens: 20 });
+  const t3 = await serverNowMs(h.client);
+  assert.deepEqual(r2.slice(0, 2), ['err', 'rate_limit_exceeded']);
+  assert.ok(r2[2] >= (s + 31) * 1000 - t3 && r2[2] <= (s + 31) * 1000 - t2, `retry ${r2[2]}`);
+  // a cooling account that returns sooner gives the retry; the reason stays the limit
+  await h.client.hset(acctKey('c'), 'cooldown_until', String(now + 3000));
+  const r3 = await admit(h, { cands: [...cands, ['c', 0, 1, 0, 0]], tokens: 20 });
+  assert.deepEqual(r3.slice(0, 2), ['err', 'rate_limit_exceeded']);
+  assert.ok(r3[2] > 0 && r3[2] <= 3000, `retry ${r3[2]}`);
+  // cooling and disabled only: no_available_account as before
+  const r4 = await admit(h, { cands: [['c', 0, 1, 0, 0], ['d', 0, 1, 0, 0]] });
+  assert.deepEqual(r4.slice(0, 2), ['err', 'no_available_account']);
+  // nothing was counted on any account
+  assert.equal(await h.client.zcard('ah:rpm:acct:a'), 1);
+  assert.deepEqual(await h.client.hgetall('ah:tpm:acct:b'), { [s - 30]: '90' });
+});
+
+test('a request larger than an account\'s whole tpm budget never goes to it', async () => {
+  await seedKeyAndUser(h.client);
+  const reply = await admit(h, { cands: [['a', 0, 1, 0, 100]], tokens: 101 });
+  assert.deepEqual(reply, ['err', 'rate_limit_exceeded', 60000]);
+  assert.equal(await h.client.exists('ah:tpm:acct:a'), 0);
+});
+
+test('failover skips accounts at their limit and counts the request on the next one', async () => {
+  await seedKeyAndUser(h.client);
+  const s0 = await serverNowS(h.client);
+  const admitted = await admit(h, { lease: 'F1', tokens: 30, cands: [['a', 0, 1, 0, 0]] });
+  assert.equal(admitted[1], 'a');
+  // b is at its rpm limit; c takes the request
+  await h.client.zadd('ah:rpm:acct:b', await serverNowMs(h.client), 'other');
+  const cands = [['b', 9, 1, 1, 0], ['c', 0, 1, 0, 0]];
+  assert.deepEqual(await failover(h, 'a', { lease: 'F1', tokens: 30, cands }), ['ok', 'c']);
+  assert.deepEqual(await h.client.zrange('ah:rpm:acct:c', 0, -1), ['F1']);
+  const tpm = await h.client.hgetall('ah:tpm:acct:c');
+  assert.deepEqual(Object.values(tpm), ['30']);
+  const hold = await h.client.hgetall('ah:hold:F1');
+  assert.equal(hold.acct_id, 'c');
+  assert.equal(hold.acct_sec, Object.keys(tpm)[0]);
+  assert.ok(Number(hold.acct_sec) >= s0);
+  assert.equal(await h.client.zcard('ah:rpm:acct:b'), 1, 'the skipped account counts nothing');
+  // only limited accounts left: rate_limit_exceeded with a retry
+  const reply = await failover(h, 'c', { lease: 'F1', tokens: 30, cands: [['b', 0, 1, 1, 0]] });
+  assert.deepEqual(reply.slice(0, 2), ['err', 'rate_limit_exceeded']);
+  assert.ok(reply[2] > 59_000 && reply[2] <= 60_001, `retry ${reply[2]}`);
+  assert.equal((await h.client.hgetall('ah:hold:F1')).acct_id, 'c', 'no account: the hold keeps the last one');
+});
+
+test('failover with a lease whose hold is gone still counts the next account and creates no hold', async () => {
+  assert.deepEqual(await failover(h, 'a', { lease: 'ghost', tokens: 5, cands: [['b', 0, 1, 0, 0]] }), ['ok', 'b']);
+  assert.deepEqual(await h.client.zrange('ah:rpm:acct:b', 0, -1), ['ghost']);
+  assert.equal(await h.client.exists('ah:hold:ghost'), 0);
 });

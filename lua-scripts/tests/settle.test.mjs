@@ -1,18 +1,22 @@
-// settle.lua: the account's health record after a request: counters per
+// settle.lua, the account's health record after a request: counters per
 // outcome, last status and use, and the latency EWMA kept as a string.
+// Money: money.test.mjs; slots and TPM: limits.test.mjs; log and stats:
+// stats.test.mjs.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { acctKey, seeded, serverNowMs, useRedis } from './fixtures.mjs';
+import { acctKey, rejectsUnchanged, seeded, serverNowMs, settle as settleCall, useRedis } from './fixtures.mjs';
 
 const h = useRedis();
-const settle = (id, outcome, status, latency) => h.run('settle', [acctKey(id)], [outcome, String(status), String(latency)]);
+const settle = (id, outcome, status, latency) => settleCall(h, id, { outcome, status, latency });
+const health = async (id) => h.client.hgetall(acctKey(id));
 
 test('ok: one request, status, last use and the first latency sample as is', async () => {
   const t0 = Math.floor(await serverNowMs(h.client) / 1000);
-  assert.equal(await settle('a', 'ok', 200, 100), 1);
+  // no hold behind the lease: nothing charged, balance -1
+  assert.deepEqual(await settle('a', 'ok', 200, 100), [0, 0, -1]);
   const t1 = Math.floor(await serverNowMs(h.client) / 1000);
-  const st = await h.client.hgetall(acctKey('a'));
+  const st = await health('a');
   assert.ok(Number(st.last_used_at) >= t0 && Number(st.last_used_at) <= t1);
   assert.match(st.last_used_at, /^\d{10}$/);
   assert.deepEqual({ ...st, last_used_at: 'x' },
@@ -45,8 +49,8 @@ test('EWMA over 300 seeded latencies tracks the reference within rounding', asyn
 
 test('stream_error counts against health, with no cooldown', async () => {
   await settle('a', 'ok', 200, 50);
-  assert.equal(await settle('a', 'stream_error', 200, 3000), 1);
-  const st = await h.client.hgetall(acctKey('a'));
+  assert.deepEqual(await settle('a', 'stream_error', 200, 3000), [0, 0, -1]);
+  const st = await health('a');
   assert.equal(st.requests, '2');
   assert.equal(st.errors, '1');
   assert.equal(st.stream_errors, '1');
@@ -55,20 +59,46 @@ test('stream_error counts against health, with no cooldown', async () => {
   assert.equal(st.disabled, undefined);
 });
 
-test('client_error counts as a request only', async () => {
-  assert.equal(await settle('a', 'client_error', 400, 80), 1);
-  const st = await h.client.hgetall(acctKey('a'));
-  assert.equal(st.requests, '1');
-  assert.equal(st.errors, undefined);
-  assert.equal(st.stream_errors, undefined);
-  assert.equal(st.last_status, '400');
+test('client_error, client_closed and failed count as a request only', async () => {
+  for (const [i, outcome] of ['client_error', 'client_closed', 'failed'].entries()) {
+    assert.deepEqual(await settle('a', outcome, 400 + i, 80), [0, 0, -1]);
+    const st = await health('a');
+    assert.equal(st.requests, String(i + 1), outcome);
+    assert.equal(st.errors, undefined, outcome);
+    assert.equal(st.stream_errors, undefined, outcome);
+    assert.equal(st.last_status, String(400 + i), outcome);
+    assert.equal(st.cooldown_until, undefined, outcome);
+  }
 });
 
 test('malformed calls are errors and write nothing', async () => {
-  await assert.rejects(settle('a', 'great', 200, 10), /outcome must be ok, stream_error or client_error/);
-  await assert.rejects(settle('a', 'ok', 200, -1), /latency ms must be >= 0/);
-  await assert.rejects(settle('a', 'ok', 200, 1.5), /latency ms must be a decimal integer/);
-  await assert.rejects(settle('a', 'ok', 'OK', 10), /upstream status must be a decimal integer/);
-  await assert.rejects(h.run('settle', [acctKey('a')], ['ok', '200']), /expected 3 ARGV, got 2/);
+  await h.client.hset('ah:user:u1', { id: 'u1', balance: '500', held: '100', credited: '600' });
+  await h.client.hset('ah:hold:L', { user_id: 'u1', key_id: 'k1', amount: '100', tpm_est: '0', tpm_sec: '1', acct_id: 'a', acct_sec: '1' });
+  await h.client.zadd('ah:holds', '9999999999999', 'L');
+  const call = (opts) => settleCall(h, 'a', { lease: 'L', cost: 50, ...opts });
+  const raw = (args) => h.run('settle', [acctKey('a')], args);
+  const base = ['L', 'ok', '200', '10', '5', '0', '1000', 'm', 'ch', '200', '0', '0'];
+  const bad = [
+    [() => call({ outcome: 'great' }), /unknown outcome great/],
+    [() => call({ latency: -1 }), /latency_ms must be >= 0/],
+    [() => call({ latency: 1.5 }), /latency_ms must be a decimal integer/],
+    [() => call({ status: 'OK' }), /status must be a decimal integer/],
+    [() => call({ cost: -1 }), /cost and tokens must be >= 0/],
+    [() => call({ tokens: -1 }), /cost and tokens must be >= 0/],
+    [() => call({ pt: -1 }), /prompt_tokens and completion_tokens must be >= 0/],
+    [() => call({ ct: 'x' }), /completion_tokens must be a decimal integer/],
+    [() => call({ logMax: -1 }), /log_max must be >= 0/],
+    [() => call({ clientStatus: '' }), /client_status must be a decimal integer/],
+    [() => raw(['L', 'ok', '200']), /latency_ms must be a decimal integer/],
+    [() => raw([...base, 'request_id']), /expected 1 key and 12 arguments plus field\/value pairs/],
+    [() => h.run('settle', [acctKey('a'), acctKey('b')], base), /expected 1 key and 12 arguments/],
+  ];
+  for (const [fn, re] of bad) await rejectsUnchanged(h.client, fn, re);
   assert.equal(await h.client.exists(acctKey('a')), 0);
+});
+
+test('failed: the health record is left to the failover steps that counted each attempt', async () => {
+  await h.client.hset(acctKey('f'), 'requests', '3', 'errors', '3', 'last_status', '500');
+  await settle('f', 'failed', 500, 40);
+  assert.deepEqual(await health('f'), { requests: '3', errors: '3', last_status: '500' });
 });
