@@ -59,8 +59,8 @@ test('stream_error counts against health, with no cooldown', async () => {
   assert.equal(st.disabled, undefined);
 });
 
-test('client_error, client_closed and failed count as a request only', async () => {
-  for (const [i, outcome] of ['client_error', 'client_closed', 'failed'].entries()) {
+test('client_error and client_closed count as a request only', async () => {
+  for (const [i, outcome] of ['client_error', 'client_closed'].entries()) {
     assert.deepEqual(await settle('a', outcome, 400 + i, 80), [0, 0, -1]);
     const st = await health('a');
     assert.equal(st.requests, String(i + 1), outcome);
