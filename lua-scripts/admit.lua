@@ -210,7 +210,9 @@ local function log_refusal(refusal)
   money_log({'time', ah_int_str(now_s), 'request_id', request_id, 'user_id', uid, 'key_id', ctx.key.id,
     'model', model, 'status', ah_int_str(status), 'stream', stream, 'attempts', '0', 'cost', '0', 'unpaid', '0',
     'error', refusal[2], 'client_ip', client_ip}, log_max)
-  money_stats(now_s, {model = model, user = uid}, {req = 1, err = 1, pt = 0, ct = 0, cost = 0})
+  -- the model dimension only for names the configuration serves (n > 0): a
+  -- client's made-up names must not grow the stats hashes without bound
+  money_stats(now_s, {model = n > 0 and model or '', user = uid}, {req = 1, err = 1, pt = 0, ct = 0, cost = 0})
 end
 
 local checks = {check_key, check_user, check_model, check_candidates, check_limits, check_quota, choose_account}

@@ -16,6 +16,7 @@
 #include "http/server.h"
 #include "node.h"
 #include "redis/config_loader.h"
+#include "redis/log_tail.h"
 #include "redis/scripts.h"
 
 #define TICK_MS 100
@@ -34,6 +35,7 @@ static void on_tick(ah_timer_t *t)
     if (atomic_load(&node->draining)) {
         if (!w->closing) {
             w->closing = 1;
+            ah_log_tail_shutdown(w);
             ah_server_unlisten(w);
             h2o_context_request_shutdown(&w->ctx);
         }
@@ -94,6 +96,7 @@ static void *worker_main(void *arg)
         ah_timer_stop(&w->timers, &w->sweep);
         ah_config_loader_stop(w);
     }
+    ah_log_tail_shutdown(w);
     ah_redis_destroy(&w->redis);
     ah_curl_loop_destroy(&w->curl);
     release_recycled_buffers();

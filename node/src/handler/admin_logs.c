@@ -318,8 +318,8 @@ static int parse_stream_id(h2o_iovec_t v, char *out, size_t cap)
     size_t np = 0, digits = 0;
     for (size_t i = 0; i <= v.len; ++i) {
         if (i == v.len || v.base[i] == '-') {
-            if (digits == 0 || np == 2)
-                return -1;
+            if (digits == 0 || (i != v.len && np == 1))
+                return -1; /* an empty part, or a second '-' */
             ++np, digits = 0;
             continue;
         }
