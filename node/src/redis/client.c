@@ -51,7 +51,7 @@ typedef struct st_call_t {
     int script;     /* index+1 of the script for NOSCRIPT fallback, else 0 */
     uint64_t started_at;
     int argc;
-    char **argv;    /* copies, kept only for scripts (NOSCRIPT resend) */
+    char **argv;    /* copies, kept only for scripts (NOSCRIPT resend); one block with argvlen and the bytes */
     size_t *argvlen;
 } call_t;
 
@@ -60,12 +60,7 @@ static void drop_connection(ah_redis_t *r, const char *why);
 
 static void free_call(call_t *c)
 {
-    if (c->argv != NULL) {
-        for (int i = 0; i != c->argc; ++i)
-            free(c->argv[i]);
-        free(c->argv);
-        free(c->argvlen);
-    }
+    free(c->argv);
     free(c);
 }
 
@@ -376,18 +371,29 @@ int ah_redis_script(ah_redis_t *r, ah_script_id_t id, int nkeys, int argc, const
     const ah_script_t *s = ah_script_get(id);
     call_t *c = h2o_mem_alloc(sizeof(*c));
     *c = (call_t){.cb = cb, .ud = ud, .script = (int)id + 1, .argc = argc + 3};
-    c->argv = h2o_mem_alloc(sizeof(char *) * c->argc);
-    c->argvlen = h2o_mem_alloc(sizeof(size_t) * c->argc);
+    /* one allocation: the pointer array, the lengths, then every argument's bytes */
     char nk[16];
-    int nklen = snprintf(nk, sizeof(nk), "%d", nkeys);
-    c->argv[0] = h2o_strdup(NULL, "EVALSHA", 7).base, c->argvlen[0] = 7;
-    c->argv[1] = h2o_strdup(NULL, s->sha, 40).base, c->argvlen[1] = 40;
-    c->argv[2] = h2o_strdup(NULL, nk, nklen).base, c->argvlen[2] = nklen;
+    size_t nklen = (size_t)snprintf(nk, sizeof(nk), "%d", nkeys), bytes = 7 + 40 + nklen;
+    for (int i = 0; i != argc; ++i)
+        bytes += argvlen != NULL ? argvlen[i] : strlen(argv[i]);
+    size_t head = (sizeof(char *) + sizeof(size_t)) * c->argc;
+    char *block = h2o_mem_alloc(head + bytes);
+    c->argv = (char **)block;
+    c->argvlen = (size_t *)(block + sizeof(char *) * c->argc);
+    char *p = block + head;
+#define PUT(i, src, n)                                                                                                                     \
+    do {                                                                                                                                   \
+        memcpy(p, (src), (n));                                                                                                             \
+        c->argv[i] = p, c->argvlen[i] = (n), p += (n);                                                                                     \
+    } while (0)
+    PUT(0, "EVALSHA", 7);
+    PUT(1, s->sha, 40);
+    PUT(2, nk, nklen);
     for (int i = 0; i != argc; ++i) {
         size_t len = argvlen != NULL ? argvlen[i] : strlen(argv[i]);
-        c->argv[i + 3] = h2o_strdup(NULL, argv[i], len).base;
-        c->argvlen[i + 3] = len;
+        PUT(i + 3, argv[i], len);
     }
+#undef PUT
     return send_call(r, c, c->argc, (const char **)c->argv, c->argvlen);
 }
 

@@ -13,8 +13,49 @@
 #include "upstream/request.h"
 
 /* the request body for this attempt: the client's JSON with the upstream's model and the channel's overrides */
-static char *build_body(ah_relay_t *r, const ah_candidate_t *c)
+/*
+ * Fast path: when the upstream takes the client's body as it is (same model
+ * name, no parameter overrides, not Azure), send the client's bytes instead of
+ * re-serialising the parsed JSON; a stream that must ask for usage gets the
+ * stream_options member spliced in before the closing brace. NULL when the
+ * body needs a real edit.
+ */
+static char *pass_through_body(ah_relay_t *r, const ah_candidate_t *c, size_t *len)
 {
+    const ah_channel_t *ch = c->account->channel;
+    h2o_req_t *req = r->super.req;
+    if (req == NULL || ch->type == AH_CHANNEL_AZURE || ch->params_set != NULL || ch->params_remove != NULL ||
+        strcmp(c->upstream_model, r->model) != 0)
+        return NULL;
+    int splice = r->stream && !r->client_wants_usage;
+    if (splice && json_object_get(r->body, "stream_options") != NULL)
+        return NULL;
+    static const char member[] = ",\"stream_options\":{\"include_usage\":true}";
+    size_t n = req->entity.len;
+    while (n > 0 && (req->entity.base[n - 1] == ' ' || req->entity.base[n - 1] == '\n' || req->entity.base[n - 1] == '\r' ||
+                     req->entity.base[n - 1] == '\t'))
+        --n;
+    if (n < 2 || req->entity.base[n - 1] != '}')
+        return NULL;
+    char *out = h2o_mem_alloc(n + sizeof(member));
+    if (splice) {
+        memcpy(out, req->entity.base, n - 1);
+        memcpy(out + n - 1, member, sizeof(member) - 1);
+        out[n - 1 + sizeof(member) - 1] = '}';
+        *len = n + sizeof(member) - 1;
+    } else {
+        memcpy(out, req->entity.base, n);
+        *len = n;
+    }
+    out[*len] = '\0';
+    return out;
+}
+
+static char *build_body(ah_relay_t *r, const ah_candidate_t *c, size_t *len)
+{
+    char *fast = pass_through_body(r, c, len);
+    if (fast != NULL)
+        return fast;
     const ah_channel_t *ch = c->account->channel;
     json_t *b = json_copy(r->body); /* shallow: replace nested values, never edit them */
     json_object_set_new(b, "model", json_string(c->upstream_model));
@@ -39,6 +80,7 @@ static char *build_body(ah_relay_t *r, const ah_candidate_t *c)
         json_object_del(b, "model");
     char *text = json_dumps(b, JSON_COMPACT);
     json_decref(b);
+    *len = text != NULL ? strlen(text) : 0;
     return text;
 }
 
@@ -231,7 +273,8 @@ int ah_relay_upstream_start(ah_relay_t *r)
     const ah_candidate_t *c = r->cur;
     const ah_channel_t *ch = c->account->channel;
     char *url = ah_upstream_chat_url(ch, c->upstream_model);
-    r->upbody = build_body(r, c);
+    size_t uplen = 0;
+    r->upbody = build_body(r, c, &uplen);
     if (url == NULL || r->upbody == NULL) {
         free(url);
         r->fail = AH_FAIL_CONNECT;
@@ -254,7 +297,7 @@ int ah_relay_upstream_start(ah_relay_t *r)
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->upbody);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(r->upbody));
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)uplen);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
