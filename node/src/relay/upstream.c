@@ -137,11 +137,26 @@ static void read_usage(ah_relay_t *r, json_t *usage)
     r->cached_tokens = json_integer_value(json_object_get(json_object_get(usage, "prompt_tokens_details"), "cached_tokens"));
 }
 
+/* 1 when the event's JSON has a non-null "usage" member (OpenAI sends "usage":null in every chunk once
+ * include_usage is on: those need no parse) */
+static int carries_usage(const char *data, size_t len)
+{
+    const char *end = data + len, *p = data;
+    while ((p = memmem(p, end - p, "\"usage\"", 7)) != NULL) {
+        p += 7;
+        while (p < end && (*p == ' ' || *p == ':' || *p == '\t'))
+            ++p;
+        if (p < end && *p != 'n')
+            return 1;
+    }
+    return 0;
+}
+
 /* one upstream SSE event: forwarded as received, except the usage chunk we asked for on our own behalf */
 static int on_event(void *ud, const ah_sse_event_t *ev)
 {
     ah_relay_t *r = ud;
-    if (ev->data != NULL && ev->data_len > 9 && memmem(ev->data, ev->data_len, "\"usage\"", 7) != NULL) {
+    if (ev->data != NULL && ev->data_len > 9 && carries_usage(ev->data, ev->data_len)) {
         json_error_t jerr;
         json_t *chunk = json_loadb(ev->data, ev->data_len, 0, &jerr);
         json_t *usage = json_object_get(chunk, "usage");
