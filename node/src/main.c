@@ -14,6 +14,7 @@
 #include "aihub/log.h"
 #include "config/snapshot.h"
 #include "http/server.h"
+#include "http/static.h"
 #include "node.h"
 #include "redis/config_loader.h"
 #include "redis/log_tail.h"
@@ -148,6 +149,11 @@ int main(int argc, char **argv)
     }
     if (ah_scripts_init() != 0)
         return 2;
+    int nstatic = ah_static_load(node.opts.webui_dir);
+    if (nstatic < 0)
+        ah_log(AH_LOG_INFO, "http", "no console at %s: /admin/ answers 404 until it is built", node.opts.webui_dir);
+    else
+        ah_log(AH_LOG_INFO, "http", "console: %d files from %s", nstatic, node.opts.webui_dir);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     node.nworkers = (int)node.opts.threads;
     node.started_at = ah_now_ms();

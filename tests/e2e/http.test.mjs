@@ -128,3 +128,29 @@ test('AIHUB_ADMIN_LISTEN moves the admin API and /metrics off the client address
   assert.equal((await fetch(`${adminUrl}/readyz`)).status, 200);
   await n.stop();
 });
+
+test('the console is served from AIHUB_WEBUI_DIR at /admin/: files, client-side routes, cache headers', async () => {
+  const web = path.join(dir, 'webui');
+  execFileSync('mkdir', ['-p', path.join(web, 'assets')]);
+  writeFileSync(path.join(web, 'index.html'), '<!doctype html><title>AiHub</title>');
+  writeFileSync(path.join(web, 'assets', 'app-abc123.js'), 'console.log(1)');
+  const n = await s.addNode({ AIHUB_WEBUI_DIR: web });
+  const redirect = await fetch(`${n.url}/admin`, { redirect: 'manual' });
+  assert.equal(redirect.status, 302);
+  assert.equal(redirect.headers.get('location'), '/admin/');
+  const index = await fetch(`${n.url}/admin/`);
+  assert.equal(index.status, 200);
+  assert.match(index.headers.get('content-type'), /^text\/html/);
+  assert.equal(index.headers.get('cache-control'), 'no-cache');
+  assert.ok(index.headers.get('x-request-id'));
+  assert.match(await index.text(), /<title>AiHub/);
+  const route = await fetch(`${n.url}/admin/channels/ch_1`);
+  assert.equal(route.status, 200, 'a client-side route gets the app');
+  const asset = await fetch(`${n.url}/admin/assets/app-abc123.js`);
+  assert.equal(asset.status, 200);
+  assert.match(asset.headers.get('content-type'), /^text\/javascript/);
+  assert.match(asset.headers.get('cache-control'), /immutable/);
+  assert.equal((await fetch(`${n.url}/admin/assets/missing.js`)).status, 404);
+  assert.equal((await fetch(`${n.url}/admin/`, { method: 'POST' })).status, 405);
+  await n.stopClean();
+});

@@ -8,6 +8,10 @@
 #include "aihub/strutil.h"
 #include "config/options.h"
 
+#ifndef AIHUB_DEFAULT_WEBUI_DIR
+#define AIHUB_DEFAULT_WEBUI_DIR ""
+#endif
+
 enum { OPT_STR, OPT_INT, OPT_SIZE };
 
 typedef struct st_option_t {
@@ -46,6 +50,7 @@ static const option_t options[] = {
     STR(log_level, "AIHUB_LOG_LEVEL", "info", "debug, info, warn or error"),
     INT(access_log, "AIHUB_ACCESS_LOG", "1", 0, 1, "1: one JSON line per client request on stdout"),
     STR(config_file, "AIHUB_CONFIG", "", "optional file of KEY=VALUE lines with any of these variables"),
+    STR(webui_dir, "AIHUB_WEBUI_DIR", AIHUB_DEFAULT_WEBUI_DIR, "the built console (webui/dist), served at /admin/"),
 };
 
 static int set_option(ah_options_t *o, const option_t *opt, const char *value, char *err, size_t errcap)

@@ -33,6 +33,7 @@ typedef struct st_ah_options_t {
     char log_level[16];
     int64_t access_log;
     char config_file[512];
+    char webui_dir[512];
 } ah_options_t;
 
 /** fills o from defaults, the file named by AIHUB_CONFIG (if any) and the environment; -1 with a message in err */

@@ -7,6 +7,7 @@
 #include "aihub/crypto.h"
 #include "aihub/reqid.h"
 #include "http/reply.h"
+#include "http/static.h"
 #include "handler/routes.h"
 #include "node.h"
 
@@ -189,6 +190,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     set_request_id(req);
 
     h2o_iovec_t path = req->path_normalized;
+    if (listener_allows(node, req, KIND_ADMIN) && ah_static_serve(req))
+        return 0;
     const route_t *found = NULL, *path_match = NULL;
     ah_route_params_t params;
     for (size_t i = 0; i != sizeof(routes) / sizeof(routes[0]); ++i) {
