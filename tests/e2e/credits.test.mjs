@@ -3,7 +3,7 @@
 // the x-ratelimit headers).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, addChannel, addUserKey, waitConfig, chat, ok } from '../lib/stack.mjs';
+import { startStack, addChannel, addUserKey, waitConfig, waitFor, chat, ok } from '../lib/stack.mjs';
 
 let s;
 before(async () => {
@@ -68,11 +68,15 @@ test('charges follow the price of the asked name, else of the upstream model; fr
   const r = await chat(s.node.url, secret, msg('m-priced'));
   assert.equal(r.status, 200);
   const expected = Math.ceil((r.body.usage.prompt_tokens * 2_010_000 + 8 * 10_000_000) / 1_000_000);
+  // settlement is not waited for by the client: poll until the hold is gone
+  const settled = async () => waitFor(async () => ((await s.redis.client.hget(`ah:user:${user.id}`, 'held')) === '0'), { what: 'settlement' });
+  await settled();
   const u1 = await ok(s.admin('GET', `/api/users/${user.id}`));
   assert.equal(1_000_000 - u1.balance, expected);
   // alias-free has no price, its upstream m-upstream does
   const r2 = await chat(s.node.url, secret, msg('alias-free'));
   assert.equal(r2.status, 200);
+  await settled();
   const u2 = await ok(s.admin('GET', `/api/users/${user.id}`));
   assert.equal(u1.balance - u2.balance, r2.body.usage.prompt_tokens + 8);
   const { secret: broke } = await addUserKey(s);
@@ -109,9 +113,11 @@ test('TPM on a key: admission counts the estimate, settlement corrects it to the
   const firstRefusal = statuses.indexOf(429);
   assert.ok(firstRefusal >= 2, `two requests of ~25 tokens fit in 60: ${statuses}`);
   assert.ok(statuses.slice(firstRefusal).every((x) => x === 429), `refused from then on: ${statuses}`);
-  // the window now holds the actual tokens of what was admitted, not the estimates
-  const buckets = await s.redis.client.hgetall(`ah:tpm:key:${key.id}`);
-  assert.equal(Object.values(buckets).reduce((a, v) => a + Number(v), 0), used);
+  // the window now holds the actual tokens of what was admitted, not the estimates (once the last settle landed)
+  await waitFor(async () => {
+    const buckets = await s.redis.client.hgetall(`ah:tpm:key:${key.id}`);
+    return Object.values(buckets).reduce((a, v) => a + Number(v), 0) === used;
+  }, { what: `the TPM window to hold the ${used} tokens used` });
   const r = await chat(s.node.url, secret, msg('m-free'));
   assert.equal(r.body.error.code, 'rate_limit_exceeded');
   assert.ok(Number(r.headers.get('retry-after')) >= 1);
@@ -164,9 +170,13 @@ test('x-ratelimit headers describe the tightest key/user window', async () => {
 test('GET /v1/usage shows the key its balance, limits, spend and last requests', async () => {
   const { user, key, secret } = await addUserKey(s, { rpm: 20, max_in_flight: 3, spend_limit_monthly: 1_000_000 }, { balance: 5000, tpm: 100000 });
   for (let i = 0; i < 3; i++) assert.equal((await chat(s.node.url, secret, msg('m-upstream'))).status, 200);
-  const r = await fetch(`${s.node.url}/v1/usage`, { headers: { authorization: `Bearer ${secret}` } });
-  assert.equal(r.status, 200);
-  const u = await r.json();
+  // settlement is not waited for by the client: poll until the third request is recorded
+  const u = await waitFor(async () => {
+    const r = await fetch(`${s.node.url}/v1/usage`, { headers: { authorization: `Bearer ${secret}` } });
+    assert.equal(r.status, 200);
+    const body = await r.json();
+    return body.user.requests_today === 3 && body.recent.length === 3 ? body : null;
+  }, { what: 'the three requests settled' });
   assert.equal(u.object, 'usage');
   assert.equal(u.key.id, key.id);
   assert.equal(u.user.id, user.id);

@@ -97,5 +97,7 @@ void ah_handle_chat(h2o_req_t *req, const ah_route_params_t *p)
         bad_request(req, complaint, param);
         return;
     }
-    ah_relay_chat(req, body, key.base, key.len);
+    ah_relay_request_t rq = {.format = AH_FMT_OPENAI, .model = json_string_value(json_object_get(body, "model")),
+                             .stream = json_is_true(json_object_get(body, "stream"))};
+    ah_relay_start(req, body, key.base, key.len, &rq);
 }

@@ -2,6 +2,7 @@
  * Response helpers (see reply.h).
  */
 #include <string.h>
+#include "aihub/translate.h"
 #include "http/reply.h"
 
 const char *ah_reason_phrase(int status)
@@ -79,4 +80,18 @@ void ah_reply_error(h2o_req_t *req, int status, const char *type, const char *co
         ah_reply_add_header(req, "retry-after", buf);
     }
     ah_reply_json(req, status, ah_error_body(type, code, message));
+}
+
+void ah_reply_error_as(h2o_req_t *req, int format, int status, const char *type, const char *code, const char *message, int64_t retry_after_s)
+{
+    if (format == AH_FMT_OPENAI) {
+        ah_reply_error(req, status, type, code, message, retry_after_s);
+        return;
+    }
+    if (retry_after_s > 0) {
+        char buf[24];
+        snprintf(buf, sizeof(buf), "%lld", (long long)retry_after_s);
+        ah_reply_add_header(req, "retry-after", buf);
+    }
+    ah_reply_json(req, status, ah_translate_error_body((ah_format_t)format, status, type, code, message));
 }

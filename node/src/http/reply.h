@@ -20,6 +20,8 @@ void ah_reply_raw(h2o_req_t *req, int status, const char *content_type, const ch
  * retry_after_s > 0 adds Retry-After.
  */
 void ah_reply_error(h2o_req_t *req, int status, const char *type, const char *code, const char *message, int64_t retry_after_s);
+/** the same error in a client surface's own shape (OpenAI, Anthropic or Gemini); retry_after_s > 0 adds Retry-After */
+void ah_reply_error_as(h2o_req_t *req, int format, int status, const char *type, const char *code, const char *message, int64_t retry_after_s);
 /** the same error as a JSON object in the OpenAI shape (caller owns) */
 json_t *ah_error_body(const char *type, const char *code, const char *message);
 /** adds a header by lowercase name (copied into the pool) */

@@ -30,6 +30,8 @@ static void free_relay(ah_relay_t *r)
         h2o_buffer_dispose(&r->inflight);
     if (r->gen_data != NULL)
         h2o_buffer_dispose(&r->gen_data);
+    if (r->tr != NULL)
+        ah_translate_stream_free(r->tr);
     ah_sse_dispose(&r->sse);
     free(r->key_id);
     free(r->user_id);
@@ -50,7 +52,7 @@ void ah_relay_reply_error(ah_relay_t *r, int status, const char *type, const cha
         snprintf(r->error, sizeof(r->error), "%.*s", (int)sizeof(r->error) - 1, msg);
     if (!ah_relay_client_alive(r) || r->committed)
         return;
-    ah_reply_error(r->super.req, status, type, code, msg, retry_after_s);
+    ah_reply_error_as(r->super.req, r->client_fmt, status, type, code, msg, retry_after_s);
 }
 
 static void write_log(ah_relay_t *r, int64_t latency_ms)
@@ -163,8 +165,15 @@ static void start_attempt(ah_relay_t *r, const ah_candidate_t *c)
         ah_relay_finish(r, "client_closed");
         return;
     }
-    if (ah_relay_upstream_start(r) != 0)
+    int rv = ah_relay_upstream_start(r);
+    if (rv == -2) {
+        char msg[300];
+        snprintf(msg, sizeof(msg), "%s", r->error);
+        ah_relay_reply_error(r, 400, "invalid_request_error", "invalid_request", msg, 0);
+        ah_relay_finish(r, "client_error");
+    } else if (rv != 0) {
         ah_relay_attempt_failed(r);
+    }
 }
 
 /* the final answer when no attempt succeeded */
@@ -210,7 +219,7 @@ static void reply_client_error(ah_relay_t *r)
     json_error_t jerr;
     json_t *body = json_loadb(r->respbody->bytes, r->respbody->size, 0, &jerr);
     json_t *e = json_object_get(body, "error");
-    const char *msg = json_string_value(json_object_get(e, "message"));
+    const char *msg = ah_translate_upstream_error_message(body);
     const char *type = json_string_value(json_object_get(e, "type"));
     const char *code = json_string_value(json_object_get(e, "code"));
     char fallback[128];
@@ -415,9 +424,10 @@ static void on_admit(void *ud, redisReply *reply, const char *err)
     ah_relay_release(r);
 }
 
-static int openai_shaped(const ah_channel_t *c)
+/* embeddings go to OpenAI-type upstreams only; everything else to any upstream, translated */
+static int can_serve(const ah_relay_t *r, const ah_channel_t *c)
 {
-    return c->type == AH_CHANNEL_OPENAI || c->type == AH_CHANNEL_OPENAI_COMPATIBLE || c->type == AH_CHANNEL_AZURE;
+    return !r->embeddings || ah_relay_channel_format(c) == AH_FMT_OPENAI;
 }
 
 /* the completion budget: max_completion_tokens, else max_tokens, else the configured default */
@@ -426,11 +436,16 @@ static int64_t max_tokens_of(const ah_relay_t *r, int *given)
     json_t *v = json_object_get(r->body, "max_completion_tokens");
     if (!json_is_integer(v))
         v = json_object_get(r->body, "max_tokens");
+    if (r->client_fmt != AH_FMT_OPENAI) {
+        int64_t n = ah_translate_max_tokens(r->client_fmt, r->body);
+        *given = n > 0;
+        return *given ? n : r->snap->default_max_tokens;
+    }
     *given = json_is_integer(v);
     return *given ? json_integer_value(v) : r->snap->default_max_tokens;
 }
 
-void ah_relay_chat(h2o_req_t *req, json_t *body, const char *key, size_t keylen)
+void ah_relay_start(h2o_req_t *req, json_t *body, const char *key, size_t keylen, const ah_relay_request_t *rq)
 {
     ah_worker_t *w = ah_worker_of_req(req);
     ah_relay_t *r = ah_async_new(req, sizeof(*r));
@@ -439,9 +454,17 @@ void ah_relay_chat(h2o_req_t *req, json_t *body, const char *key, size_t keylen)
     r->w = w;
     r->snap = ah_snapshot_acquire();
     r->body = body;
-    r->model = json_string_value(json_object_get(body, "model"));
-    r->stream = json_is_true(json_object_get(body, "stream"));
-    r->client_wants_usage = json_is_true(json_object_get(json_object_get(body, "stream_options"), "include_usage"));
+    r->client_fmt = rq->format;
+    if (rq->format == AH_FMT_ANTHROPIC) {
+        h2o_iovec_t v = ah_req_header(req, "anthropic-version"), b = ah_req_header(req, "anthropic-beta");
+        r->anthropic_version = v.base != NULL ? h2o_strdup(&req->pool, v.base, v.len).base : NULL;
+        r->anthropic_beta = b.base != NULL ? h2o_strdup(&req->pool, b.base, b.len).base : NULL;
+    }
+    r->embeddings = rq->embeddings;
+    r->model = rq->model;
+    r->stream = rq->stream;
+    r->client_wants_usage =
+        rq->format == AH_FMT_OPENAI && json_is_true(json_object_get(json_object_get(body, "stream_options"), "include_usage"));
     r->request_id = ah_request_id(req);
     r->client_ip = ah_client_ip(req);
     r->t_start = h2o_now(w->loop);
@@ -455,13 +478,18 @@ void ah_relay_chat(h2o_req_t *req, json_t *body, const char *key, size_t keylen)
     if (total > AH_RELAY_MAX_CANDIDATES)
         total = AH_RELAY_MAX_CANDIDATES;
     for (size_t i = 0; i != total; ++i)
-        if (openai_shaped(all[i].account->channel))
+        if (can_serve(r, all[i].account->channel))
             r->cands[r->ncands++] = all[i];
 
     /* what this request may cost and use: the hold and the TPM estimate */
     int given;
     int64_t max_tokens = max_tokens_of(r, &given);
-    r->est_prompt = ah_tokens_estimate_chat(ah_tokens_family_of(r->model), body);
+    if (r->client_fmt == AH_FMT_OPENAI && !r->embeddings) {
+        r->est_prompt = ah_tokens_estimate_chat(ah_tokens_family_of(r->model), body);
+    } else {
+        /* other shapes: the whole body's text, a slight over-estimate (field names count too) */
+        r->est_prompt = ah_tokens_estimate(ah_tokens_family_of(r->model), req->entity.base != NULL ? req->entity.base : "", req->entity.len);
+    }
     r->tpm_est = r->est_prompt + (given ? max_tokens : 0);
     r->hold = ah_relay_hold(r, max_tokens);
 

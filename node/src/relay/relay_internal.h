@@ -14,6 +14,7 @@
 #include <h2o.h>
 #include <jansson.h>
 #include "aihub/sse.h"
+#include "aihub/translate.h"
 #include "config/snapshot.h"
 #include "http/async.h"
 #include "loop/timer.h"
@@ -40,6 +41,11 @@ typedef struct st_ah_relay_t {
     int refs;
 
     /* the client's request */
+    ah_format_t client_fmt;
+    ah_format_t up_fmt;          /**< the current attempt's upstream format */
+    int embeddings;
+    ah_translate_stream_t *tr;   /**< stream translator when the formats differ (or a non-OpenAI identity) */
+    const char *anthropic_version, *anthropic_beta; /**< an Anthropic client's headers, passed to Anthropic upstreams (pool) */
     json_t *body;
     const char *model; /**< borrowed from body */
     int stream, client_wants_usage;
@@ -96,6 +102,12 @@ typedef struct st_ah_relay_t {
     char error[256];
 } ah_relay_t;
 
+/** the API format of a channel type */
+static inline ah_format_t ah_relay_channel_format(const ah_channel_t *c)
+{
+    return c->type == AH_CHANNEL_ANTHROPIC ? AH_FMT_ANTHROPIC : c->type == AH_CHANNEL_GEMINI ? AH_FMT_GEMINI : AH_FMT_OPENAI;
+}
+
 /** 1 while the client is still there to receive bytes */
 static inline int ah_relay_client_alive(const ah_relay_t *r)
 {
@@ -112,7 +124,8 @@ void ah_relay_finish(ah_relay_t *r, const char *outcome);
 void ah_relay_reply_error(ah_relay_t *r, int status, const char *type, const char *code, const char *msg, int64_t retry_after_s);
 
 /* upstream.c */
-/** starts the attempt on r->cur; 0, or -1 when the transfer could not start (r->fail set) */
+/** starts the attempt on r->cur; 0, -1 when the transfer could not start (r->fail set), or -2 when the request
+ *  cannot be expressed in this upstream's API (r->error says why: a 400 for the client) */
 int ah_relay_upstream_start(ah_relay_t *r);
 /** aborts the running transfer, if any */
 void ah_relay_upstream_abort(ah_relay_t *r);

@@ -24,8 +24,8 @@ static char *pass_through_body(ah_relay_t *r, const ah_candidate_t *c, size_t *l
 {
     const ah_channel_t *ch = c->account->channel;
     h2o_req_t *req = r->super.req;
-    if (req == NULL || ch->type == AH_CHANNEL_AZURE || ch->params_set != NULL || ch->params_remove != NULL ||
-        strcmp(c->upstream_model, r->model) != 0)
+    if (req == NULL || r->client_fmt != AH_FMT_OPENAI || ch->type == AH_CHANNEL_AZURE || ch->params_set != NULL ||
+        ch->params_remove != NULL || strcmp(c->upstream_model, r->model) != 0 || ah_relay_channel_format(ch) != AH_FMT_OPENAI)
         return NULL;
     int splice = r->stream && !r->client_wants_usage;
     if (splice && json_object_get(r->body, "stream_options") != NULL)
@@ -51,15 +51,24 @@ static char *pass_through_body(ah_relay_t *r, const ah_candidate_t *c, size_t *l
     return out;
 }
 
-static char *build_body(ah_relay_t *r, const ah_candidate_t *c, size_t *len)
+static char *build_body(ah_relay_t *r, const ah_candidate_t *c, size_t *len, char *err, size_t errcap)
 {
     char *fast = pass_through_body(r, c, len);
     if (fast != NULL)
         return fast;
     const ah_channel_t *ch = c->account->channel;
-    json_t *b = json_copy(r->body); /* shallow: replace nested values, never edit them */
-    json_object_set_new(b, "model", json_string(c->upstream_model));
-    if (r->stream && !r->client_wants_usage) {
+    json_t *b;
+    if (r->client_fmt != r->up_fmt || r->client_fmt != AH_FMT_OPENAI) {
+        /* another API on one side: translate (a Gemini body carries no model; an Anthropic one needs it) */
+        ah_translate_opts_t opts = {.default_max_tokens = r->snap->default_max_tokens, .stream = r->stream};
+        b = ah_translate_request(r->client_fmt, r->up_fmt, r->body, c->upstream_model, &opts, err, errcap);
+        if (b == NULL)
+            return NULL;
+    } else {
+        b = json_copy(r->body); /* shallow: replace nested values, never edit them */
+        json_object_set_new(b, "model", json_string(c->upstream_model));
+    }
+    if (r->up_fmt == AH_FMT_OPENAI && r->stream && !r->client_wants_usage) {
         json_t *so = json_object_get(r->body, "stream_options");
         so = json_is_object(so) ? json_deep_copy(so) : json_object();
         json_object_set_new(so, "include_usage", json_true());
@@ -78,6 +87,8 @@ static char *build_body(ah_relay_t *r, const ah_candidate_t *c, size_t *len)
     }
     if (ch->type == AH_CHANNEL_AZURE)
         json_object_del(b, "model");
+    if (r->up_fmt == AH_FMT_GEMINI)
+        json_object_del(b, "model"); /* in the URL */
     char *text = json_dumps(b, JSON_COMPACT);
     json_decref(b);
     *len = text != NULL ? strlen(text) : 0;
@@ -153,9 +164,23 @@ static int carries_usage(const char *data, size_t len)
 }
 
 /* one upstream SSE event: forwarded as received, except the usage chunk we asked for on our own behalf */
+static int emit_translated(void *ud, const char *bytes, size_t len)
+{
+    ah_relay_write(ud, bytes, len);
+    return 0;
+}
+
 static int on_event(void *ud, const ah_sse_event_t *ev)
 {
     ah_relay_t *r = ud;
+    if (r->tr != NULL) {
+        if (ah_translate_stream_event(r->tr, ev, emit_translated, r) != 0) {
+            const char *why = ah_translate_stream_error(r->tr);
+            snprintf(r->error, sizeof(r->error), "malformed upstream event: %.200s", why != NULL ? why : "cannot translate");
+            return -1;
+        }
+        return 0;
+    }
     if (ev->data != NULL && ev->data_len > 9 && carries_usage(ev->data, ev->data_len)) {
         json_error_t jerr;
         json_t *chunk = json_loadb(ev->data, ev->data_len, 0, &jerr);
@@ -207,29 +232,36 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
     int64_t idle = r->cur->account->channel->stream_idle_timeout_ms;
     if (idle > 0)
         ah_timer_start(&r->w->timers, &r->timer, idle, on_timer);
-    if (ah_sse_feed(&r->sse, ptr, len, on_event, r) == AH_SSE_ETOOBIG) {
+    int rv = ah_sse_feed(&r->sse, ptr, len, on_event, r);
+    if (rv == AH_SSE_ETOOBIG) {
         snprintf(r->error, sizeof(r->error), "upstream sent an oversized stream event");
         return 0;
     }
+    if (rv != 0)
+        return 0; /* a malformed event: end the stream with an error */
     return len;
 }
 
 static void send_stream_error(ah_relay_t *r, const char *message)
 {
-    json_t *e = json_pack("{s:{s:s, s:s, s:s}}", "error", "message", message, "type", "api_error", "code", "upstream_error");
-    char *text = json_dumps(e, JSON_COMPACT);
-    ah_relay_write(r, "data: ", 6);
-    ah_relay_write(r, text, strlen(text));
-    ah_relay_write(r, "\n\n", 2);
-    free(text);
-    json_decref(e);
+    char buf[1024];
+    size_t n = ah_translate_error_event(r->client_fmt, 502, "api_error", "upstream_error", message, buf, sizeof(buf));
+    if (n > 0 && n < sizeof(buf))
+        ah_relay_write(r, buf, n);
 }
 
 static void finish_success(ah_relay_t *r, CURLcode result)
 {
     if (r->stream) {
         ah_sse_finish(&r->sse, on_event, r);
-        if (result != CURLE_OK) {
+        if (r->tr != NULL) {
+            const ah_usage_t *u = ah_translate_stream_usage(r->tr);
+            if (u->present) {
+                r->have_usage = 1;
+                r->prompt_tokens = u->prompt_tokens, r->completion_tokens = u->completion_tokens, r->cached_tokens = u->cached_tokens;
+            }
+        }
+        if (result != CURLE_OK || r->error[0] != '\0') {
             if (r->error[0] == '\0')
                 snprintf(r->error, sizeof(r->error), "upstream stream broke: %s",
                          r->timed_out ? "no event within stream_idle_timeout_ms" : curl_easy_strerror(result));
@@ -239,16 +271,41 @@ static void finish_success(ah_relay_t *r, CURLcode result)
             ah_relay_finish(r, "stream_error");
             return;
         }
+        if (r->tr != NULL)
+            ah_translate_stream_end(r->tr, emit_translated, r);
         ah_relay_end(r);
         ah_relay_finish(r, "ok");
         return;
     }
     json_error_t jerr;
     json_t *resp = json_loadb(r->respbody->bytes, r->respbody->size, 0, &jerr);
-    read_usage(r, json_object_get(resp, "usage"));
+    ah_usage_t u = {0};
+    ah_translate_usage(r->up_fmt, resp, &u);
+    if (u.present) {
+        r->have_usage = 1;
+        r->prompt_tokens = u.prompt_tokens, r->completion_tokens = u.completion_tokens, r->cached_tokens = u.cached_tokens;
+    }
+    if (r->up_fmt == r->client_fmt) {
+        ah_relay_commit(r, "application/json", r->respbody->size);
+        ah_relay_write(r, r->respbody->bytes, r->respbody->size);
+    } else {
+        char err[256];
+        json_t *out = resp != NULL ? ah_translate_response(r->up_fmt, r->client_fmt, resp, r->model, err, sizeof(err)) : NULL;
+        if (out == NULL) {
+            json_decref(resp);
+            snprintf(r->error, sizeof(r->error), "cannot translate the upstream's answer: %.200s", resp == NULL ? "not JSON" : err);
+            ah_relay_reply_error(r, 502, "api_error", "upstream_error", r->error, 0);
+            ah_relay_finish(r, "stream_error");
+            return;
+        }
+        char *text = json_dumps(out, JSON_COMPACT);
+        size_t tlen = strlen(text);
+        ah_relay_commit(r, "application/json", tlen);
+        ah_relay_write(r, text, tlen);
+        free(text);
+        json_decref(out);
+    }
     json_decref(resp);
-    ah_relay_commit(r, "application/json", r->respbody->size);
-    ah_relay_write(r, r->respbody->bytes, r->respbody->size);
     ah_relay_end(r);
     ah_relay_finish(r, "ok");
 }
@@ -287,14 +344,31 @@ int ah_relay_upstream_start(ah_relay_t *r)
 {
     const ah_candidate_t *c = r->cur;
     const ah_channel_t *ch = c->account->channel;
-    char *url = ah_upstream_chat_url(ch, c->upstream_model);
+    r->up_fmt = ah_relay_channel_format(ch);
+    char terr[200] = "";
     size_t uplen = 0;
-    r->upbody = build_body(r, c, &uplen);
+    r->upbody = build_body(r, c, &uplen, terr, sizeof(terr));
+    if (r->upbody == NULL && terr[0] != '\0') {
+        /* the request cannot be expressed in this upstream's API: the client's problem, not the account's */
+        snprintf(r->error, sizeof(r->error), "%s", terr);
+        return -2;
+    }
+    char *url = ah_upstream_url(ch, c->upstream_model, r->embeddings ? AH_UPSTREAM_EMBEDDINGS : AH_UPSTREAM_CHAT, r->stream);
     if (url == NULL || r->upbody == NULL) {
         free(url);
+        free(r->upbody);
+        r->upbody = NULL;
         r->fail = AH_FAIL_CONNECT;
         snprintf(r->error, sizeof(r->error), "cannot build the upstream request");
         return -1;
+    }
+    if (r->tr != NULL)
+        ah_translate_stream_free(r->tr);
+    r->tr = NULL;
+    if (r->stream && (r->up_fmt != r->client_fmt || r->up_fmt != AH_FMT_OPENAI)) {
+        r->tr = ah_translate_stream_new(r->up_fmt, r->client_fmt, r->model);
+        if (r->client_fmt == AH_FMT_OPENAI)
+            ah_translate_stream_set_include_usage(r->tr, r->client_wants_usage);
     }
     r->status = 0, r->retry_after = -1, r->headers_done = 0, r->timed_out = 0, r->paused = 0, r->fail = AH_FAIL_NONE;
     r->error[0] = '\0';
@@ -305,7 +379,7 @@ int ah_relay_upstream_start(ah_relay_t *r)
     ah_sse_dispose(&r->sse);
     ah_sse_init(&r->sse, 0);
 
-    r->headers = ah_upstream_headers(c->account, r->stream);
+    r->headers = ah_upstream_headers_for(c->account, r->stream, r->anthropic_version, r->anthropic_beta);
 
     CURL *e = ah_curl_loop_easy(r->w->curl);
     r->easy = e;

@@ -36,6 +36,15 @@ static void add_message(json_t *m, ah_tokens_counter_t *c)
 
 static int64_t estimate_completion(const ah_relay_t *r)
 {
+    if (r->tr != NULL)
+        return ah_translate_stream_estimate(r->tr);
+    if (!r->stream && r->up_fmt != AH_FMT_OPENAI && r->respbody != NULL && r->respbody->size != 0) {
+        json_error_t jerr;
+        json_t *resp = json_loadb(r->respbody->bytes, r->respbody->size, 0, &jerr);
+        int64_t n = resp != NULL ? ah_translate_estimate_completion(r->up_fmt, resp) : 0;
+        json_decref(resp);
+        return n;
+    }
     ah_tokens_counter_t counter, *n = &counter;
     ah_tokens_counter_init(n, ah_tokens_family_of(r->cur != NULL ? r->cur->upstream_model : r->model));
     json_error_t jerr;
