@@ -20,7 +20,14 @@ PACKAGES=(
   prometheus     # promtool, for the /metrics checks
   nghttp2-client # h2load
   wrk
+  nginx-light    # the reference reverse proxy of the benchmark (loadtests/bench)
   clang          # libFuzzer targets
+  # the deployment checks (tests/deploy): the Helm render tool, yamllint, the TLS tunnel
+  golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev
+  yamllint
+  stunnel4
+  # the console's browser tests (tests/e2e/console.test.mjs): Chromium driven by playwright-core, a CJK font for the Chinese pages
+  chromium chromium-driver fonts-wqy-microhei
 )
 NODE_MIN_MAJOR=20
 

@@ -55,6 +55,8 @@ scripts/install-deps.sh
 log "building (Release) in ${BUILD}"
 cmake -S "${ROOT}" -B "${BUILD}" -DCMAKE_BUILD_TYPE=Release -DAIHUB_SANITIZE=OFF >/dev/null
 cmake --build "${BUILD}" -j2
+log "building the console (webui/dist, served at /admin/)"
+webui/build.sh
 NODE_BIN="${BUILD}/node/aihub-node"
 MOCK_BIN="${BUILD}/loadtests/mock/aihub-mock"
 [[ -x "${NODE_BIN}" ]] || die "the build did not produce ${NODE_BIN}"

@@ -27,6 +27,8 @@ log "configuring ${BUILD_DIR} (Debug, AIHUB_SANITIZE=ON)"
 cmake -S "${ROOT}" -B "${BUILD_DIR}" -DCMAKE_BUILD_TYPE=Debug -DAIHUB_SANITIZE=ON
 log "building"
 cmake --build "${BUILD_DIR}" -j2
+log "building the console (webui/dist: the node serves it, the browser tests drive it)"
+webui/build.sh
 
 # The sanitizers stop a test at the first error. Options already set in the
 # environment come after ours, so they win.

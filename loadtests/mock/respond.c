@@ -1,4 +1,7 @@
-/* Helpers for complete responses: status/reason, content-length, OpenAI error bodies and JSON string quoting. */
+/*
+ * Helpers for complete responses: status/reason, content-length, the error bodies of the three provider APIs (OpenAI,
+ * Anthropic, Gemini) and JSON string quoting.
+ */
 #include "respond.h"
 
 #include <stdio.h>
@@ -47,6 +50,60 @@ void mock_respond_error(h2o_req_t *req, int status, const char *type, const char
     char *buf = h2o_mem_alloc_pool(&req->pool, cap);
     int n = snprintf(buf, cap, "{\"error\":{\"message\":\"%s\",\"type\":\"%s\",\"code\":\"%s\"%s}}", message, type, code,
                      with_param ? ",\"param\":null" : "");
+    mock_respond(req, status, "application/json", h2o_iovec_init(buf, (size_t)n));
+}
+
+const char *mock_anthropic_error_type(int status)
+{
+    switch (status) {
+    case 400: return "invalid_request_error";
+    case 401: return "authentication_error";
+    case 402: return "billing_error";
+    case 403: return "permission_error";
+    case 404: return "not_found_error";
+    case 413: return "request_too_large";
+    case 429: return "rate_limit_error";
+    case 504: return "timeout_error";
+    case 529: return "overloaded_error";
+    default: return status < 500 ? "invalid_request_error" : "api_error";
+    }
+}
+
+void mock_respond_anthropic_error(h2o_req_t *req, int status, const char *type, const char *message)
+{
+    if (type == NULL)
+        type = mock_anthropic_error_type(status);
+    size_t cap = strlen(type) + strlen(message) + 64;
+    char *buf = h2o_mem_alloc_pool(&req->pool, cap);
+    int n = snprintf(buf, cap, "{\"type\":\"error\",\"error\":{\"type\":\"%s\",\"message\":\"%s\"}}", type, message);
+    mock_respond(req, status, "application/json", h2o_iovec_init(buf, (size_t)n));
+}
+
+const char *mock_gemini_status(int status)
+{
+    switch (status) {
+    case 400: return "INVALID_ARGUMENT";
+    case 401: return "UNAUTHENTICATED";
+    case 403: return "PERMISSION_DENIED";
+    case 404: return "NOT_FOUND";
+    case 409: return "ABORTED";
+    case 412: return "FAILED_PRECONDITION";
+    case 429: return "RESOURCE_EXHAUSTED";
+    case 499: return "CANCELLED";
+    case 500: return "INTERNAL";
+    case 501: return "UNIMPLEMENTED";
+    case 502: case 503: return "UNAVAILABLE";
+    case 504: return "DEADLINE_EXCEEDED";
+    default: return "UNKNOWN";
+    }
+}
+
+void mock_respond_gemini_error(h2o_req_t *req, int status, const char *message)
+{
+    const char *st = mock_gemini_status(status);
+    size_t cap = strlen(st) + strlen(message) + 64;
+    char *buf = h2o_mem_alloc_pool(&req->pool, cap);
+    int n = snprintf(buf, cap, "{\"error\":{\"code\":%d,\"message\":\"%s\",\"status\":\"%s\"}}", status, message, st);
     mock_respond(req, status, "application/json", h2o_iovec_init(buf, (size_t)n));
 }
 

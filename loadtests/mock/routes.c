@@ -1,11 +1,14 @@
 /*
- * One h2o handler for every path, dispatching on method and path: the OpenAI-like endpoints, the behaviour and stats
- * control endpoints, and a JSON 404 for anything else.
+ * One h2o handler for every path, dispatching on method and path: the provider endpoints (OpenAI chat, Anthropic
+ * Messages, Gemini), the behaviour and stats control endpoints, and a JSON 404 for anything else (in Anthropic's or
+ * Gemini's shape under their paths, else OpenAI's).
  */
 #include "routes.h"
 
+#include "anthropic.h"
 #include "behavior.h"
 #include "chat.h"
+#include "gemini.h"
 #include "respond.h"
 #include "stats.h"
 
@@ -15,6 +18,12 @@ static const char mock_ok_json[] = "{\"ok\":true}";
 static int mock_is(h2o_iovec_t v, const char *s)
 {
     return h2o_memis(v.base, v.len, s, strlen(s));
+}
+
+static int mock_has_prefix(h2o_iovec_t v, const char *s)
+{
+    size_t n = strlen(s);
+    return v.len >= n && memcmp(v.base, s, n) == 0;
 }
 
 static void mock_behavior_post(h2o_req_t *req)
@@ -34,6 +43,12 @@ static int mock_on_req(h2o_handler_t *self, h2o_req_t *req)
 
     if (mock_is(path, "/v1/chat/completions") && mock_is(m, "POST")) {
         mock_chat_handle(req);
+    } else if (mock_is(path, "/v1/messages") && mock_is(m, "POST")) {
+        mock_anthropic_handle(req);
+    } else if (mock_is(path, "/v1beta") || mock_has_prefix(path, "/v1beta/")) {
+        mock_gemini_route(req);
+    } else if (mock_is(path, "/v1/messages") || mock_has_prefix(path, "/v1/messages/")) {
+        mock_respond_anthropic_error(req, 404, "not_found_error", "Unknown method or path");
     } else if (mock_is(path, "/v1/models") && mock_is(m, "GET")) {
         mock_respond(req, 200, "application/json", h2o_iovec_init(H2O_STRLIT(mock_models_json)));
     } else if (mock_is(path, "/_mock/behavior") && mock_is(m, "POST")) {

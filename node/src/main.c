@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 #include "aihub/crypto.h"
 #include "aihub/log.h"
+#include "auth/auth.h"
 #include "config/snapshot.h"
 #include "http/server.h"
 #include "http/static.h"
@@ -123,6 +124,9 @@ static int derive_keys(ah_node_t *node)
     }
     ah_crypto_derive(master, len, "aihub provider secrets v1", node->enc_key);
     ah_crypto_derive(master, len, "aihub api key hash v1", node->hash_key);
+    ah_crypto_derive(master, len, "aihub console session token v1", node->session_key);
+    ah_crypto_derive(master, len, "aihub console csrf v1", node->csrf_key);
+    ah_crypto_derive(master, len, "aihub console sealed state v1", node->seal_key);
     memset(master, 0, sizeof(master));
     return 0;
 }
@@ -131,6 +135,10 @@ int main(int argc, char **argv)
 {
     static ah_node_t node;
     char err[512];
+    if (argc > 1 && strcmp(argv[1], "--routes") == 0) {
+        ah_routes_dump(stdout); /* the route table and the roles each admin route admits */
+        return 0;
+    }
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         ah_options_usage(stdout);
         return 0;
@@ -149,6 +157,10 @@ int main(int argc, char **argv)
     }
     if (ah_scripts_init() != 0)
         return 2;
+    if (ah_auth_setup(&node, err, sizeof(err)) != 0) {
+        ah_log(AH_LOG_ERROR, "node", "%s", err);
+        return 2;
+    }
     int nstatic = ah_static_load(node.opts.webui_dir);
     if (nstatic < 0)
         ah_log(AH_LOG_INFO, "http", "no console at %s: /admin/ answers 404 until it is built", node.opts.webui_dir);

@@ -20,6 +20,7 @@
 #define AH_MAX_LISTENERS 3
 
 typedef struct st_ah_node_t ah_node_t;
+struct st_ah_auth_t;
 
 /** one listening address: a descriptor per worker (SO_REUSEPORT) */
 typedef struct st_ah_listener_conf_t {
@@ -59,6 +60,10 @@ struct st_ah_node_t {
     ah_options_t opts;
     uint8_t enc_key[32];     /**< seals provider secrets at rest */
     uint8_t hash_key[32];    /**< keys the API-key hashes */
+    uint8_t session_key[32]; /**< signs the console's session tokens (HS256) */
+    uint8_t csrf_key[32];    /**< derives the console's CSRF tokens from session ids */
+    uint8_t seal_key[32];    /**< seals the sign-in state cookie and the provider's refresh tokens */
+    struct st_ah_auth_t *auth; /**< console sign-in: settings, role map, trusted proxies, provider cache (auth/auth.h) */
     ah_redis_url_t redis;
     h2o_globalconf_t globalconf;
     SSL_CTX *ssl_ctx;

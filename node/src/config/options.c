@@ -39,7 +39,7 @@ static const option_t options[] = {
     INT(threads, "AIHUB_THREADS", "0", 0, 256, "event-loop threads; 0 = the CPUs available"),
     SIZE(max_body, "AIHUB_MAX_BODY", "8MiB", 1024, (int64_t)512 << 20, "request body limit"),
     INT(drain_timeout_s, "AIHUB_DRAIN_TIMEOUT_S", "30", 0, 3600, "how long SIGTERM lets running requests finish"),
-    STR(trusted_proxies, "AIHUB_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is believed"),
+    STR(trusted_proxies, "AIHUB_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is believed (and, in trusted-header mode, whose identity headers)"),
     STR(cors_origins, "AIHUB_CORS_ORIGINS", "", "comma-separated origins allowed to call client paths from browsers, or *"),
     INT(redis_timeout_ms, "AIHUB_REDIS_TIMEOUT_MS", "2000", 10, 60000, "deadline of every Redis call"),
     INT(header_timeout_ms, "AIHUB_HEADER_TIMEOUT_MS", "10000", 100, 600000, "HTTP/1 time to receive a request's headers and body, and keep-alive idle time"),
@@ -51,6 +51,22 @@ static const option_t options[] = {
     INT(access_log, "AIHUB_ACCESS_LOG", "1", 0, 1, "1: one JSON line per client request on stdout"),
     STR(config_file, "AIHUB_CONFIG", "", "optional file of KEY=VALUE lines with any of these variables"),
     STR(webui_dir, "AIHUB_WEBUI_DIR", AIHUB_DEFAULT_WEBUI_DIR, "the built console (webui/dist), served at /admin/"),
+    STR(public_url, "AIHUB_PUBLIC_URL", "", "where people reach the node (http(s)://host[:port]); the sign-in redirect URI is {this}/auth/callback"),
+    STR(oidc_issuer, "AIHUB_OIDC_ISSUER", "", "OpenID Provider for console sign-in (discovery at /.well-known/openid-configuration); empty: off"),
+    STR(oidc_client_id, "AIHUB_OIDC_CLIENT_ID", "", "the console's client id at the provider"),
+    STR(oidc_client_secret, "AIHUB_OIDC_CLIENT_SECRET", "", "the console's client secret (a confidential client that also uses PKCE)"),
+    STR(oidc_scopes, "AIHUB_OIDC_SCOPES", "openid email profile", "scopes asked for; add groups or offline_access where the provider wants them"),
+    STR(oidc_roles_claim, "AIHUB_OIDC_ROLES_CLAIM", "groups", "claim holding the person's groups (a dotted path reaches into objects)"),
+    STR(oidc_role_map, "AIHUB_OIDC_ROLE_MAP", "", "group=role pairs, e.g. aihub-admins=admin,aihub-operators=operator"),
+    STR(oidc_default_role, "AIHUB_OIDC_DEFAULT_ROLE", "viewer", "role of people in no mapped group: viewer, operator, admin, or none (refused)"),
+    INT(oidc_jwks_min_refresh_s, "AIHUB_OIDC_JWKS_MIN_REFRESH_S", "60", 0, 86400, "a token signed by an unknown key refetches the provider's keys at most this often"),
+    INT(session_idle_s, "AIHUB_SESSION_IDLE_S", "3600", 10, 31536000, "a console session ends after this long without use"),
+    INT(session_max_s, "AIHUB_SESSION_MAX_S", "43200", 10, 31536000, "and this long after sign-in"),
+    INT(session_token_s, "AIHUB_SESSION_TOKEN_S", "900", 10, 86400, "lifetime of the session token in the cookie; the console refreshes it"),
+    STR(trusted_header_user, "AIHUB_TRUSTED_HEADER_USER", "", "trusted-header mode: header naming the user, believed only from AIHUB_TRUSTED_PROXIES; empty: off"),
+    STR(trusted_header_email, "AIHUB_TRUSTED_HEADER_EMAIL", "", "trusted-header mode: header with the user's email (optional)"),
+    STR(trusted_header_groups, "AIHUB_TRUSTED_HEADER_GROUPS", "", "trusted-header mode: header with the user's groups, comma-separated (mapped by AIHUB_OIDC_ROLE_MAP)"),
+    INT(audit_max_entries, "AIHUB_AUDIT_MAX_ENTRIES", "100000", 100, 100000000, "approximate cap of the audit log (ah:audit)"),
 };
 
 static int set_option(ah_options_t *o, const option_t *opt, const char *value, char *err, size_t errcap)
@@ -121,6 +137,54 @@ static int load_file(ah_options_t *o, const char *path, char *err, size_t errcap
     return rv;
 }
 
+/* 1 when url is http(s)://host... and, for http, the host is a loopback address */
+static int url_ok(const char *url, int allow_http_loopback)
+{
+    if (strncmp(url, "https://", 8) == 0)
+        return url[8] != '\0' && url[8] != '/';
+    if (strncmp(url, "http://", 7) != 0 || url[7] == '\0' || url[7] == '/')
+        return 0;
+    if (!allow_http_loopback)
+        return 1;
+    const char *h = url + 7;
+    return strncmp(h, "127.", 4) == 0 || strncmp(h, "localhost", 9) == 0 || strncmp(h, "[::1]", 5) == 0;
+}
+
+/* the sign-in settings go together: see docs/auth.md */
+static int check_sign_in(ah_options_t *o, char *err, size_t errcap)
+{
+    size_t n = strlen(o->public_url);
+    while (n > 0 && o->public_url[n - 1] == '/')
+        o->public_url[--n] = '\0';
+    if (o->public_url[0] != '\0' && !url_ok(o->public_url, 0)) {
+        snprintf(err, errcap, "AIHUB_PUBLIC_URL must be an http:// or https:// URL");
+        return -1;
+    }
+    if (o->oidc_issuer[0] != '\0') {
+        if (!url_ok(o->oidc_issuer, 1)) {
+            snprintf(err, errcap, "AIHUB_OIDC_ISSUER must be an https:// URL (http:// only for a loopback address)");
+            return -1;
+        }
+        if (o->oidc_client_id[0] == '\0' || o->public_url[0] == '\0') {
+            snprintf(err, errcap, "AIHUB_OIDC_ISSUER needs AIHUB_OIDC_CLIENT_ID and AIHUB_PUBLIC_URL");
+            return -1;
+        }
+        if (strstr(o->oidc_scopes, "openid") == NULL) {
+            snprintf(err, errcap, "AIHUB_OIDC_SCOPES must include openid");
+            return -1;
+        }
+    }
+    if (o->trusted_header_user[0] != '\0' && o->trusted_proxies[0] == '\0') {
+        snprintf(err, errcap, "AIHUB_TRUSTED_HEADER_USER needs AIHUB_TRUSTED_PROXIES (the proxies whose headers are believed)");
+        return -1;
+    }
+    if (o->session_token_s > o->session_max_s) {
+        snprintf(err, errcap, "AIHUB_SESSION_TOKEN_S may not exceed AIHUB_SESSION_MAX_S");
+        return -1;
+    }
+    return 0;
+}
+
 int ah_options_load(ah_options_t *o, char *err, size_t errcap)
 {
     memset(o, 0, sizeof(*o));
@@ -138,7 +202,7 @@ int ah_options_load(ah_options_t *o, char *err, size_t errcap)
         snprintf(err, errcap, "AIHUB_TLS_LISTEN, AIHUB_TLS_CERT and AIHUB_TLS_KEY go together");
         return -1;
     }
-    return 0;
+    return check_sign_in(o, err, errcap);
 }
 
 void ah_options_usage(FILE *out)

@@ -34,6 +34,23 @@ typedef struct st_ah_options_t {
     int64_t access_log;
     char config_file[512];
     char webui_dir[512];
+    /* console sign-in (docs/auth.md) */
+    char public_url[512];        /**< where people reach the node; no trailing slash after loading */
+    char oidc_issuer[512];       /**< empty: OpenID Connect sign-in is off */
+    char oidc_client_id[256];
+    char oidc_client_secret[512];
+    char oidc_scopes[512];
+    char oidc_roles_claim[128];
+    char oidc_role_map[2048];
+    char oidc_default_role[16];
+    int64_t oidc_jwks_min_refresh_s; /**< an unknown kid refetches the key set at most this often */
+    int64_t session_idle_s;
+    int64_t session_max_s;
+    int64_t session_token_s;     /**< lifetime of the session JWT in the cookie */
+    char trusted_header_user[128];   /**< empty: trusted-header mode is off */
+    char trusted_header_email[128];
+    char trusted_header_groups[128];
+    int64_t audit_max_entries;
 } ah_options_t;
 
 /** fills o from defaults, the file named by AIHUB_CONFIG (if any) and the environment; -1 with a message in err */

@@ -1,11 +1,12 @@
 /*
  * The dispatch of every request (see routes.h). Guard clauses first: request
- * id, draining, body size; then the route, the listener's role, and admin
- * authentication. Handlers below this point only do their own work.
+ * id, draining, body size; then the route, the listener's role, and, for
+ * admin routes, the caller and its role against the route's allow mask
+ * (auth/auth.h). Handlers below this point only do their own work.
  */
 #include <string.h>
-#include "aihub/crypto.h"
 #include "aihub/reqid.h"
+#include "auth/auth.h"
 #include "http/reply.h"
 #include "http/static.h"
 #include "handler/routes.h"
@@ -13,52 +14,73 @@
 
 enum { KIND_CLIENT = 1, KIND_ADMIN = 2, KIND_OPS = 4, KIND_NOAUTH = 8 };
 
+/* who may call an admin route (docs/auth.md): every role reads; operators change everything but users, keys,
+ * credits and settings; those are the admin's. A route with no allow bits is refused to everyone. */
+#define READ (AH_ALLOW_VIEWER | AH_ALLOW_OPERATOR | AH_ALLOW_ADMIN)
+#define OPERATE (AH_ALLOW_OPERATOR | AH_ALLOW_ADMIN)
+#define ADMIN AH_ALLOW_ADMIN
+#define SELF READ /* the caller's own identity and sessions: anyone signed in */
+
 typedef struct st_route_t {
     const char *method;
     const char *pattern; /* "{}" matches one path segment */
     ah_route_fn fn;
     int kind;
+    unsigned allow; /* admin routes: the roles admitted (AH_ALLOW_* bits) */
 } route_t;
 
 static const route_t routes[] = {
-    {"POST", "/v1/chat/completions", ah_handle_chat, KIND_CLIENT},
-    {"GET", "/v1/models", ah_handle_models, KIND_CLIENT},
-    {"GET", "/v1/usage", ah_handle_usage, KIND_CLIENT},
-    {"GET", "/healthz", ah_handle_healthz, KIND_OPS},
-    {"GET", "/readyz", ah_handle_readyz, KIND_OPS},
-    {"GET", "/metrics", ah_handle_metrics, KIND_ADMIN | KIND_NOAUTH}, /* scrapers send no credentials: keep it private with AIHUB_ADMIN_LISTEN */
-    {"GET", "/api/channels", ah_handle_channels_list, KIND_ADMIN},
-    {"POST", "/api/channels", ah_handle_channels_create, KIND_ADMIN},
-    {"GET", "/api/channels/{}", ah_handle_channel_get, KIND_ADMIN},
-    {"PUT", "/api/channels/{}", ah_handle_channel_update, KIND_ADMIN},
-    {"DELETE", "/api/channels/{}", ah_handle_channel_delete, KIND_ADMIN},
-    {"POST", "/api/channels/{}/test", ah_handle_channel_test, KIND_ADMIN},
-    {"GET", "/api/channels/{}/accounts", ah_handle_accounts_list, KIND_ADMIN},
-    {"POST", "/api/channels/{}/accounts", ah_handle_accounts_create, KIND_ADMIN},
-    {"POST", "/api/channels/{}/accounts/import", ah_handle_accounts_import, KIND_ADMIN},
-    {"PUT", "/api/accounts/{}", ah_handle_account_update, KIND_ADMIN},
-    {"DELETE", "/api/accounts/{}", ah_handle_account_delete, KIND_ADMIN},
-    {"POST", "/api/accounts/{}/reset", ah_handle_account_reset, KIND_ADMIN},
-    {"GET", "/api/model-map", ah_handle_modelmap_get, KIND_ADMIN},
-    {"PUT", "/api/model-map", ah_handle_modelmap_put, KIND_ADMIN},
-    {"GET", "/api/settings", ah_handle_settings_get, KIND_ADMIN},
-    {"PUT", "/api/settings", ah_handle_settings_put, KIND_ADMIN},
-    {"GET", "/api/users", ah_handle_users_list, KIND_ADMIN},
-    {"POST", "/api/users", ah_handle_users_create, KIND_ADMIN},
-    {"GET", "/api/users/{}", ah_handle_user_get, KIND_ADMIN},
-    {"PUT", "/api/users/{}", ah_handle_user_update, KIND_ADMIN},
-    {"DELETE", "/api/users/{}", ah_handle_user_delete, KIND_ADMIN},
-    {"GET", "/api/users/{}/keys", ah_handle_keys_list, KIND_ADMIN},
-    {"POST", "/api/users/{}/keys", ah_handle_keys_create, KIND_ADMIN},
-    {"PUT", "/api/keys/{}", ah_handle_key_update, KIND_ADMIN},
-    {"DELETE", "/api/keys/{}", ah_handle_key_delete, KIND_ADMIN},
-    {"GET", "/api/stats", ah_handle_stats, KIND_ADMIN},
-    {"GET", "/api/logs", ah_handle_logs_list, KIND_ADMIN},
-    {"GET", "/api/logs/stream", ah_handle_logs_stream, KIND_ADMIN},
-    {"GET", "/api/prices", ah_handle_prices_get, KIND_ADMIN},
-    {"PUT", "/api/prices", ah_handle_prices_put, KIND_ADMIN},
-    {"POST", "/api/users/{}/credits", ah_handle_user_credits, KIND_ADMIN},
-    {"GET", "/api/users/{}/ledger", ah_handle_user_ledger, KIND_ADMIN},
+    {"POST", "/v1/chat/completions", ah_handle_chat, KIND_CLIENT, 0},
+    {"GET", "/v1/models", ah_handle_models, KIND_CLIENT, 0},
+    {"GET", "/v1/usage", ah_handle_usage, KIND_CLIENT, 0},
+    {"POST", "/v1/messages", ah_handle_messages, KIND_CLIENT, 0},
+    {"POST", "/v1/embeddings", ah_handle_embeddings, KIND_CLIENT, 0},
+    {"POST", "/v1beta/models/{}", ah_handle_gemini, KIND_CLIENT, 0},
+    {"GET", "/healthz", ah_handle_healthz, KIND_OPS, 0},
+    {"GET", "/readyz", ah_handle_readyz, KIND_OPS, 0},
+    {"GET", "/metrics", ah_handle_metrics, KIND_ADMIN | KIND_NOAUTH, 0}, /* scrapers send no credentials: keep it private with AIHUB_ADMIN_LISTEN */
+    /* sign-in: no session yet, so no role (each checks what it needs itself) */
+    {"GET", "/auth/login", ah_handle_auth_login, KIND_ADMIN | KIND_NOAUTH, 0},
+    {"GET", "/auth/callback", ah_handle_auth_callback, KIND_ADMIN | KIND_NOAUTH, 0},
+    {"POST", "/auth/refresh", ah_handle_auth_refresh, KIND_ADMIN | KIND_NOAUTH, 0},
+    {"POST", "/auth/logout", ah_handle_auth_logout, KIND_ADMIN | KIND_NOAUTH, 0},
+    {"GET", "/api/me", ah_handle_me, KIND_ADMIN, SELF},
+    {"GET", "/api/sessions", ah_handle_sessions_list, KIND_ADMIN, SELF},
+    {"DELETE", "/api/sessions", ah_handle_sessions_delete_others, KIND_ADMIN, SELF},
+    {"DELETE", "/api/sessions/{}", ah_handle_session_delete, KIND_ADMIN, SELF},
+    {"GET", "/api/audit", ah_handle_audit_list, KIND_ADMIN, READ},
+    {"GET", "/api/channels", ah_handle_channels_list, KIND_ADMIN, READ},
+    {"POST", "/api/channels", ah_handle_channels_create, KIND_ADMIN, OPERATE},
+    {"GET", "/api/channels/{}", ah_handle_channel_get, KIND_ADMIN, READ},
+    {"PUT", "/api/channels/{}", ah_handle_channel_update, KIND_ADMIN, OPERATE},
+    {"DELETE", "/api/channels/{}", ah_handle_channel_delete, KIND_ADMIN, OPERATE},
+    {"POST", "/api/channels/{}/test", ah_handle_channel_test, KIND_ADMIN, OPERATE},
+    {"GET", "/api/channels/{}/accounts", ah_handle_accounts_list, KIND_ADMIN, READ},
+    {"POST", "/api/channels/{}/accounts", ah_handle_accounts_create, KIND_ADMIN, OPERATE},
+    {"POST", "/api/channels/{}/accounts/import", ah_handle_accounts_import, KIND_ADMIN, OPERATE},
+    {"PUT", "/api/accounts/{}", ah_handle_account_update, KIND_ADMIN, OPERATE},
+    {"DELETE", "/api/accounts/{}", ah_handle_account_delete, KIND_ADMIN, OPERATE},
+    {"POST", "/api/accounts/{}/reset", ah_handle_account_reset, KIND_ADMIN, OPERATE},
+    {"GET", "/api/model-map", ah_handle_modelmap_get, KIND_ADMIN, READ},
+    {"PUT", "/api/model-map", ah_handle_modelmap_put, KIND_ADMIN, OPERATE},
+    {"GET", "/api/settings", ah_handle_settings_get, KIND_ADMIN, READ},
+    {"PUT", "/api/settings", ah_handle_settings_put, KIND_ADMIN, ADMIN},
+    {"GET", "/api/users", ah_handle_users_list, KIND_ADMIN, READ},
+    {"POST", "/api/users", ah_handle_users_create, KIND_ADMIN, ADMIN},
+    {"GET", "/api/users/{}", ah_handle_user_get, KIND_ADMIN, READ},
+    {"PUT", "/api/users/{}", ah_handle_user_update, KIND_ADMIN, ADMIN},
+    {"DELETE", "/api/users/{}", ah_handle_user_delete, KIND_ADMIN, ADMIN},
+    {"GET", "/api/users/{}/keys", ah_handle_keys_list, KIND_ADMIN, READ},
+    {"POST", "/api/users/{}/keys", ah_handle_keys_create, KIND_ADMIN, ADMIN},
+    {"PUT", "/api/keys/{}", ah_handle_key_update, KIND_ADMIN, ADMIN},
+    {"DELETE", "/api/keys/{}", ah_handle_key_delete, KIND_ADMIN, ADMIN},
+    {"GET", "/api/stats", ah_handle_stats, KIND_ADMIN, READ},
+    {"GET", "/api/logs", ah_handle_logs_list, KIND_ADMIN, READ},
+    {"GET", "/api/logs/stream", ah_handle_logs_stream, KIND_ADMIN, READ},
+    {"GET", "/api/prices", ah_handle_prices_get, KIND_ADMIN, READ},
+    {"PUT", "/api/prices", ah_handle_prices_put, KIND_ADMIN, OPERATE},
+    {"POST", "/api/users/{}/credits", ah_handle_user_credits, KIND_ADMIN, ADMIN},
+    {"GET", "/api/users/{}/ledger", ah_handle_user_ledger, KIND_ADMIN, READ},
 };
 
 /* matches path (without query) against pattern; fills params */
@@ -92,12 +114,7 @@ h2o_iovec_t ah_request_id(h2o_req_t *req)
 
 const char *ah_client_ip(h2o_req_t *req)
 {
-    struct sockaddr_storage ss;
-    socklen_t len = req->conn->callbacks->get_peername(req->conn, (void *)&ss);
-    char *buf = h2o_mem_alloc_pool(&req->pool, NI_MAXHOST);
-    if (len == 0 || h2o_socket_getnumerichost((void *)&ss, len, buf) == SIZE_MAX)
-        return "-";
-    return buf;
+    return ah_auth_client_ip(req);
 }
 
 static int listener_port(h2o_req_t *req)
@@ -118,22 +135,6 @@ static int listener_allows(ah_node_t *node, h2o_req_t *req, int kind)
         return (kind & KIND_ADMIN) ? node->listeners[i].is_admin : node->listeners[i].is_client;
     }
     return 1;
-}
-
-static int admin_authorized(ah_node_t *node, h2o_req_t *req)
-{
-    const char *want = node->opts.admin_key;
-    size_t wlen = strlen(want);
-    if (wlen == 0)
-        return 0;
-    h2o_iovec_t got = ah_req_header(req, "x-admin-key");
-    if (got.base == NULL) {
-        got = ah_req_header(req, "authorization");
-        if (got.len < 7 || strncasecmp(got.base, "Bearer ", 7) != 0)
-            return 0;
-        got.base += 7, got.len -= 7;
-    }
-    return got.len == wlen && ah_crypto_ct_equal(got.base, want, wlen);
 }
 
 /* CORS for client paths: returns 1 when the request was a preflight and has been answered */
@@ -190,7 +191,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     set_request_id(req);
 
     h2o_iovec_t path = req->path_normalized;
-    if (listener_allows(node, req, KIND_ADMIN) && ah_static_serve(req))
+    if (listener_allows(node, req, KIND_ADMIN) && (ah_auth_console_gate(req) || ah_static_serve(req)))
         return 0;
     const route_t *found = NULL, *path_match = NULL;
     ah_route_params_t params;
@@ -218,8 +219,10 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         ah_reply_error(req, 413, "invalid_request_error", "request_too_large", "request body is larger than the configured limit", 0);
         return 0;
     }
-    if ((found->kind & KIND_ADMIN) && !(found->kind & KIND_NOAUTH) && !admin_authorized(node, req)) {
-        ah_reply_error(req, 401, "authentication_error", "unauthorized", "a valid admin key is required", 0);
+    if ((found->kind & KIND_ADMIN) && !(found->kind & KIND_NOAUTH)) {
+        /* the caller and its role: at once (admin key, proxy headers) or after the session check */
+        ah_auth_route_t r = {.method = found->method, .pattern = found->pattern, .allow = found->allow};
+        ah_auth_dispatch(req, &r, &params, found->fn);
         return 0;
     }
     if ((found->kind & KIND_CLIENT) && atomic_load(&node->draining)) {
@@ -229,6 +232,23 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     found->fn(req, &params);
     return 0;
+}
+
+void ah_routes_dump(FILE *out)
+{
+    for (size_t i = 0; i != sizeof(routes) / sizeof(routes[0]); ++i) {
+        const route_t *r = &routes[i];
+        const char *kind = (r->kind & KIND_CLIENT) ? "client" : (r->kind & KIND_OPS) ? "ops" : (r->kind & KIND_NOAUTH) ? "admin-open" : "admin";
+        fprintf(out, "{\"method\":\"%s\",\"pattern\":\"%s\",\"kind\":\"%s\",\"roles\":[", r->method, r->pattern, kind);
+        const char *sep = "";
+        for (int role = AH_ROLE_ADMIN; role >= AH_ROLE_VIEWER; --role) {
+            if (ah_role_allowed(r->allow, role)) {
+                fprintf(out, "%s\"%s\"", sep, ah_role_name(role));
+                sep = ",";
+            }
+        }
+        fprintf(out, "]}\n");
+    }
 }
 
 void ah_routes_register(h2o_hostconf_t *host)

@@ -1,10 +1,12 @@
 /*
  * The node's single h2o handler: request id, drain and size checks, then the
- * route table (method × path pattern → handler), admin authentication and CORS.
+ * route table (method × path pattern → handler, and for admin routes the
+ * roles admitted), admin authentication and authorisation, and CORS.
  */
 #ifndef AH_HANDLER_ROUTES_H
 #define AH_HANDLER_ROUTES_H
 
+#include <stdio.h>
 #include <h2o.h>
 
 #define AH_ROUTE_MAX_PARAMS 3
@@ -19,6 +21,8 @@ typedef void (*ah_route_fn)(h2o_req_t *req, const ah_route_params_t *params);
 
 /** registers the handler on the host's root path */
 void ah_routes_register(h2o_hostconf_t *host);
+/** prints the route table, one JSON object a line: method, pattern, kind and the roles admitted (aihub-node --routes) */
+void ah_routes_dump(FILE *out);
 /** the x-request-id this response carries */
 h2o_iovec_t ah_request_id(h2o_req_t *req);
 /** the client's address as text (X-Forwarded-For only from trusted proxies), in the pool */
@@ -28,6 +32,9 @@ const char *ah_client_ip(h2o_req_t *req);
 void ah_handle_chat(h2o_req_t *req, const ah_route_params_t *p);
 void ah_handle_models(h2o_req_t *req, const ah_route_params_t *p);
 void ah_handle_usage(h2o_req_t *req, const ah_route_params_t *p);
+void ah_handle_messages(h2o_req_t *req, const ah_route_params_t *p);
+void ah_handle_gemini(h2o_req_t *req, const ah_route_params_t *p);
+void ah_handle_embeddings(h2o_req_t *req, const ah_route_params_t *p);
 void ah_handle_healthz(h2o_req_t *req, const ah_route_params_t *p);
 void ah_handle_readyz(h2o_req_t *req, const ah_route_params_t *p);
 void ah_handle_metrics(h2o_req_t *req, const ah_route_params_t *p);
@@ -63,5 +70,14 @@ void ah_handle_prices_get(h2o_req_t *req, const ah_route_params_t *p);
 void ah_handle_prices_put(h2o_req_t *req, const ah_route_params_t *p);
 void ah_handle_user_credits(h2o_req_t *req, const ah_route_params_t *p);
 void ah_handle_user_ledger(h2o_req_t *req, const ah_route_params_t *p);
+void ah_handle_auth_login(h2o_req_t *req, const ah_route_params_t *p);
+void ah_handle_auth_callback(h2o_req_t *req, const ah_route_params_t *p);
+void ah_handle_auth_refresh(h2o_req_t *req, const ah_route_params_t *p);
+void ah_handle_auth_logout(h2o_req_t *req, const ah_route_params_t *p);
+void ah_handle_me(h2o_req_t *req, const ah_route_params_t *p);
+void ah_handle_sessions_list(h2o_req_t *req, const ah_route_params_t *p);
+void ah_handle_sessions_delete_others(h2o_req_t *req, const ah_route_params_t *p);
+void ah_handle_session_delete(h2o_req_t *req, const ah_route_params_t *p);
+void ah_handle_audit_list(h2o_req_t *req, const ah_route_params_t *p);
 
 #endif

@@ -126,6 +126,8 @@ int ah_static_serve(h2o_req_t *req)
     ah_reply_add_header(req, "x-content-type-options", "nosniff");
     if (strcmp(f->type, "text/html; charset=utf-8") == 0) {
         ah_reply_add_header(req, "x-frame-options", "DENY");
+        ah_reply_add_header(req, "content-security-policy",
+                            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'");
         ah_reply_add_header(req, "referrer-policy", "same-origin");
     }
     ah_reply_raw(req, 200, f->type, f->data, f->len);

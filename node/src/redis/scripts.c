@@ -32,6 +32,13 @@ static ah_script_t scripts[AH_SCRIPT__COUNT] = {
     [AH_SCRIPT_CREDITS] = {.name = "credits"},
     [AH_SCRIPT_USAGE_VIEW] = {.name = "usage_view"},
     [AH_SCRIPT_STATS_READ] = {.name = "stats_read"},
+    [AH_SCRIPT_SESSION_CREATE] = {.name = "session_create"},
+    [AH_SCRIPT_SESSION_CHECK] = {.name = "session_check"},
+    [AH_SCRIPT_SESSION_REFRESH] = {.name = "session_refresh"},
+    [AH_SCRIPT_SESSION_REVOKE] = {.name = "session_revoke"},
+    [AH_SCRIPT_SESSION_REVOKE_OTHERS] = {.name = "session_revoke_others"},
+    [AH_SCRIPT_SESSION_LIST] = {.name = "session_list"},
+    [AH_SCRIPT_AUDIT_LIST] = {.name = "audit_list"},
 };
 
 int ah_scripts_init(void)
