@@ -53,7 +53,7 @@ export function Sessions() {
           <Table caption={t('My sessions')} head={[t('Device'), t('IP address'), t('Signed in'), t('Last seen'), '']}>
             {rows.map((s) => (
               <tr key={s.id}>
-                <td><span class="strong">{device(s.user_agent)}</span> {s.current && <Badge kind="ok">{t('this device')}</Badge>}<div class="sub" title={s.user_agent}>{(s.user_agent || '').slice(0, 80)}</div></td>
+                <td><span class="strong">{device(s.user_agent)}</span> {s.current && <Badge kind="ok">{t('this device')}</Badge>}<div class="sub sub-wrap" title={s.user_agent}>{(s.user_agent || '').slice(0, 80)}</div></td>
                 <td class="mono">{s.ip || '—'}</td>
                 <td>{time(s.created_at)}</td>
                 <td>{time(s.last_seen_at)}</td>
