@@ -114,6 +114,13 @@ test('SIGTERM drains: running streams finish, new connections are refused, exit 
   const running = chat(n.url, secret, { ...good, stream: true });
   await sleep(150);
   const exited = n.stop('SIGTERM');
+  // readiness turns false at the start of the drain (a probe gets 503 or finds the listener closed) and stays so
+  const probe = () => fetch(`${n.url}/readyz`).then((r) => r.status, () => 'refused');
+  await waitFor(async () => (await probe()) !== 200, { timeoutMs: 2000, what: 'readiness to turn false' });
+  for (let i = 0; i < 5; i++) {
+    const ready = await probe();
+    assert.notEqual(ready, 200, 'ready while draining');
+  }
   await waitFor(async () => {
     try {
       const r = await fetch(`${n.url}/healthz`);
