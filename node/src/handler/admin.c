@@ -165,19 +165,7 @@ int ah_admin_path_id(h2o_req_t *req, const ah_route_params_t *p, size_t i, char 
 
 h2o_iovec_t ah_admin_query(h2o_req_t *req, const char *name)
 {
-    if (req->query_at == SIZE_MAX)
-        return h2o_iovec_init(NULL, 0);
-    const char *q = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
-    size_t nlen = strlen(name);
-    while (q < end) {
-        const char *amp = memchr(q, '&', end - q);
-        if (amp == NULL)
-            amp = end;
-        if ((size_t)(amp - q) > nlen && memcmp(q, name, nlen) == 0 && q[nlen] == '=')
-            return h2o_iovec_init(q + nlen + 1, amp - q - nlen - 1);
-        q = amp + 1;
-    }
-    return h2o_iovec_init(NULL, 0);
+    return ah_req_query(req, name);
 }
 
 int ah_admin_limit(h2o_req_t *req)

@@ -16,24 +16,6 @@ static void bad(h2o_req_t *req, int status, const char *msg)
     ah_reply_error_as(req, AH_FMT_GEMINI, status, "invalid_request_error", "invalid_request", msg, 0);
 }
 
-/* a query parameter's raw value; {NULL,0} when absent */
-static h2o_iovec_t query_param(h2o_req_t *req, const char *name)
-{
-    if (req->query_at == SIZE_MAX)
-        return h2o_iovec_init(NULL, 0);
-    const char *q = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
-    size_t nlen = strlen(name);
-    while (q < end) {
-        const char *amp = memchr(q, '&', end - q);
-        if (amp == NULL)
-            amp = end;
-        if ((size_t)(amp - q) > nlen && memcmp(q, name, nlen) == 0 && q[nlen] == '=')
-            return h2o_iovec_init(q + nlen + 1, amp - q - nlen - 1);
-        q = amp + 1;
-    }
-    return h2o_iovec_init(NULL, 0);
-}
-
 void ah_handle_gemini(h2o_req_t *req, const ah_route_params_t *p)
 {
     h2o_iovec_t seg = p->p[0]; /* "<model>:<method>" */
@@ -57,14 +39,14 @@ void ah_handle_gemini(h2o_req_t *req, const ah_route_params_t *p)
         bad(req, 404, "unknown method: use :generateContent or :streamGenerateContent");
         return;
     }
-    h2o_iovec_t alt = query_param(req, "alt");
+    h2o_iovec_t alt = ah_req_query(req, "alt");
     if (stream && !h2o_memis(alt.base, alt.len, H2O_STRLIT("sse"))) {
         bad(req, 400, "streamGenerateContent is served as Server-Sent Events: add ?alt=sse");
         return;
     }
     h2o_iovec_t key = ah_client_key(req);
     if (key.base == NULL)
-        key = query_param(req, "key");
+        key = ah_req_query(req, "key");
     if (key.base == NULL || !ah_client_key_well_formed(key)) {
         ah_reply_error_as(req, AH_FMT_GEMINI, 401, "authentication_error", "invalid_api_key",
                           "API key not valid: it is missing, unknown, disabled or expired", 0);

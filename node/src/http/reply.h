@@ -28,6 +28,8 @@ json_t *ah_error_body(const char *type, const char *code, const char *message);
 void ah_reply_add_header(h2o_req_t *req, const char *name, const char *value);
 /** the reason phrase HTTP/1 needs (h2o 2.2.5 does not fill it in) */
 const char *ah_reason_phrase(int status);
+/** a query parameter's raw (not percent-decoded) value; {NULL,0} when absent */
+h2o_iovec_t ah_req_query(h2o_req_t *req, const char *name);
 /** reads a request header by lowercase name; {NULL,0} when absent */
 h2o_iovec_t ah_req_header(h2o_req_t *req, const char *name);
 
