@@ -156,7 +156,8 @@ async function stopChild(rec, signal = 'SIGTERM', timeoutMs = 10000) {
 function killAllSync() {
   // nginx's worker is not our child: killed by its PID too, or it would outlive a killed master
   const extra = state.nginx?.worker ? [state.nginx.worker] : [];
-  for (const pid of [...children.keys(), ...extra]) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+  for (const rec of children.values()) { try { process.kill(rec.group ? -rec.pid : rec.pid, 'SIGKILL'); } catch { /* gone */ } }
+  for (const pid of extra) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
 }
 process.on('exit', killAllSync);
 // On a signal: nginx stops its worker itself (SIGTERM to the master), everything else is killed, and each child
@@ -166,7 +167,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
     log(`${sig}: stopping`);
     if (state.nginx) await stopChild(state.nginx, 'SIGTERM', 3000);
     const recs = [...children.values()];
-    for (const rec of recs) { try { process.kill(rec.pid, 'SIGKILL'); } catch { /* gone */ } }
+    for (const rec of recs) { try { process.kill(rec.group ? -rec.pid : rec.pid, 'SIGKILL'); } catch { /* gone */ } }
     await Promise.race([Promise.all(recs.map((r) => r.done || new Promise((res) => r.child.once('close', res)))), sleep(3000)]);
     process.exit(130);
   });
@@ -182,15 +183,16 @@ function assertAlive(rec) {
 function run(cmd, { env = {}, timeoutMs = 600000, input = null } = {}) {
   return new Promise((resolve) => {
     const t0 = process.hrtime.bigint();
-    const child = spawn(cmd[0], cmd.slice(1), { env: { ...process.env, ...env }, stdio: [input === null ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    // its own process group (its PID), so that a kill reaches the load generator under `sh` and `taskset` too
+    const child = spawn(cmd[0], cmd.slice(1), { env: { ...process.env, ...env }, stdio: [input === null ? 'ignore' : 'pipe', 'pipe', 'pipe'], detached: true });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
     child.stderr.on('data', (d) => { stderr += d; });
     if (input !== null) child.stdin.end(input);
-    const rec = { name: path.basename(cmd[0]), child, pid: child.pid, exited: null };
+    const rec = { name: path.basename(cmd[0]), child, pid: child.pid, exited: null, group: true };
     children.set(child.pid, rec);
-    const timer = setTimeout(() => { try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ } stderr += '\n[killed: time limit]'; }, timeoutMs);
+    const timer = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } stderr += '\n[killed: time limit]'; }, timeoutMs);
     child.on('close', (code, sig) => {
       clearTimeout(timer);
       children.delete(child.pid);
@@ -557,14 +559,16 @@ async function h2loadOnce({ url, n, c, m = 1, h1 = false, body = null, key, time
     requests: Number(req[3]), succeeded: Number(req[4]), failed: Number(req[5]) + Number(req[6]) + Number(req[7]),
     non2xx: st ? Number(st[2]) + Number(st[3]) + Number(st[4]) : NaN,
     duration_s: Number(fin[1]) / (fin[2] === 'ms' ? 1000 : 1), rps: Number(fin[3]),
-    p50_us: percentile(durations, 50), p99_us: percentile(durations, 99),
+    p50_us: percentile(durations, 50), p90_us: percentile(durations, 90), p99_us: percentile(durations, 99),
+    p999_us: percentile(durations, 99.9), max_us: durations[durations.length - 1],
+    mean_us: durations.reduce((a, b) => a + b, 0) / durations.length, samples: durations.length,
     sample: sampleDelta(a, b, parseTimes(r.stderr)), output: out,
   };
 }
 
 async function sseClient(targets, { n, warmup, body }) {
   await waitQuiet();
-  const cfg = JSON.stringify({ targets, n, warmup, body, timeout_ms: 10000 });
+  const cfg = JSON.stringify({ targets, n, warmup, body, timeout_ms: 10000, gap_ms: 3 });
   const r = await run(pinClient([process.execPath, path.join(HERE, 'sse-client.mjs'), cfg]), { timeoutMs: 600000 });
   if (r.code !== 0) throw new Error(`sse-client failed (${r.code}): ${r.stderr}`);
   return JSON.parse(r.stdout);
@@ -597,35 +601,50 @@ async function modeTable(ctx) {
   ];
   const R = {};
   for (const t of targets) R[t.id] = { rss_idle_kb: procStatus(t.pid()).rss_kb };
-  log('table: warm-up');
-  for (const t of targets) await wrk({ url: t.url, script: 'chat.lua', conns: opt.connections, seconds: WARMUP_S, env: { AIHUB_KEY: t.key }, warmup: true });
-
   const C = opt.connections;
+  const body = chatBody(false);
+  const url = (t) => `${t.url}/v1/chat/completions`;
+  // h2load over HTTP/1.1 (keep-alive, like wrk): its per-request log gives true latencies (wrk 4.1 adds estimated
+  // samples of its own to its histogram), and -n bounds the requests: each run takes about --duration, at the
+  // rate a short calibration run found, and is killed after four times that
+  const rate = {};
+  log('table: warm-up and calibration');
   for (const t of targets) {
-    log(`table: ${t.name}, ${C} connections, ${D} s`);
-    const isHub = t.id === 'aihub';
-    const rs0 = isHub ? await redisStats(state.redis.port) : null;
-    const sc0 = isHub ? readSyscalls(state.redis.pid) : 0;
-    const served0 = isHub ? await nodeMetric(node, 'aihub_requests_total') : 0;
-    const w = await wrk({ url: t.url, script: 'chat.lua', conns: C, seconds: D, env: { AIHUB_KEY: t.key } });
-    R[t.id].c50 = w;
-    R[t.id].cpu_us_per_req = w.sample.cpu_ns[t.pid()] / 1000 / w.requests;
-    if (isHub) {
-      // the requests wrk left in flight finish (and settle) before the second reading; the node's own count
-      // of finished requests is the denominator
-      await waitFor(async () => (await nodeMetric(node, 'aihub_in_flight_requests')) === 0, 'requests in flight to finish');
-      const served = (await nodeMetric(node, 'aihub_requests_total')) - served0;
-      const rs1 = await redisStats(state.redis.port);
-      const d = redisDelta(rs0, rs1);
-      d.read_syscalls = readSyscalls(state.redis.pid) - sc0;
-      R.redis = { ...d, requests: served, script_calls_per_req: d.script_calls / served, all_calls_per_req: d.all_calls / served,
-        scripts_per_read: d.script_calls / d.read_syscalls, cpu_us_per_req: (d.cpu_s * 1e6) / served,
-        redis_cpu_pct: (d.cpu_s / w.sample.wall_s) * 100 };
+    for (const c of [C, 1]) {
+      const h = await h2load({ url: url(t), n: SMOKE ? (c === 1 ? 300 : 3000) : (c === 1 ? 5000 : 50000), c, h1: true, body, key: t.key, timeoutS: 120, noGate: true });
+      rate[`${t.id}/${c}`] = h.rps;
     }
   }
+  const run50 = async (t) => {
+    const n = Math.max(200, Math.round(rate[`${t.id}/${C}`] * D));
+    if (t.id !== 'aihub') return h2load({ url: url(t), n, c: C, h1: true, body, key: t.key, timeoutS: D * 4 + 30, noGate: true });
+    const rs0 = await redisStats(state.redis.port);
+    const sc0 = readSyscalls(state.redis.pid);
+    const served0 = await nodeMetric(node, 'aihub_requests_total');
+    const h = await h2load({ url: url(t), n, c: C, h1: true, body, key: t.key, timeoutS: D * 4 + 30, noGate: true });
+    // nothing is left in flight (h2load waits for every answer); the node's own count of finished requests is
+    // the denominator, so a background script call (config poll, sweep) is not counted to the load
+    await waitFor(async () => (await nodeMetric(node, 'aihub_in_flight_requests')) === 0, 'requests in flight to finish');
+    const served = (await nodeMetric(node, 'aihub_requests_total')) - served0;
+    const rs1 = await redisStats(state.redis.port);
+    const d = redisDelta(rs0, rs1);
+    d.read_syscalls = readSyscalls(state.redis.pid) - sc0;
+    h.redis = { ...d, requests: served, script_calls_per_req: d.script_calls / served, all_calls_per_req: d.all_calls / served,
+      scripts_per_read: d.script_calls / d.read_syscalls, cpu_us_per_req: (d.cpu_s * 1e6) / served,
+      redis_cpu_pct: (d.cpu_s / h.sample.wall_s) * 100 };
+    return h;
+  };
   for (const t of targets) {
-    log(`table: ${t.name}, 1 connection, ${D} s`);
-    R[t.id].c1 = await wrk({ url: t.url, script: 'chat.lua', conns: 1, seconds: D, env: { AIHUB_KEY: t.key } });
+    log(`table: ${t.name}, ${C} connections, about ${D} s`);
+    const h = await measured(() => run50(t), `${t.name} at ${C} connections`);
+    R[t.id].c50 = h;
+    R[t.id].cpu_us_per_req = h.sample.cpu_ns[t.pid()] / 1000 / h.requests;
+    if (h.redis) R.redis = h.redis;
+  }
+  for (const t of targets) {
+    log(`table: ${t.name}, 1 connection, about ${D} s`);
+    const n = Math.max(100, Math.round(rate[`${t.id}/1`] * D));
+    R[t.id].c1 = await measured(() => h2load({ url: url(t), n, c: 1, h1: true, body, key: t.key, timeoutS: D * 4 + 30, noGate: true }), `${t.name} at 1 connection`);
   }
 
   // streaming: time to first event, one request at a time, the mock pausing between chunks
@@ -686,10 +705,11 @@ async function modeTable(ctx) {
     ['Redis CPU µs per request', f1(rd.cpu_us_per_req)],
     ['Redis CPU during the AiHub run, % of one CPU', f1(rd.redis_cpu_pct)],
   ];
-  const non2xx = targets.map((t) => `${t.id} ${R[t.id].c50.non2xx + R[t.id].c1.non2xx}`).join(', ');
+  const non2xx = targets.map((t) => `${t.id} ${R[t.id].c50.non2xx + R[t.id].c50.failed + R[t.id].c1.non2xx + R[t.id].c1.failed}`).join(', ');
   const foreign = Math.max(...targets.flatMap((t) => [R[t.id].c50.sample.foreign_pct, R[t.id].c1.sample.foreign_pct]));
   const notes = [
-    `Columns: wrk (1 thread) with ${C} and with 1 connection(s), ${D} s each, non-streaming chat; "+" = minus mock direct of this run;`,
+    `Columns: h2load --h1 (HTTP/1.1 keep-alive, 1 thread) with ${C} and with 1 connection(s), about ${D} s each, non-streaming chat,`,
+    `percentiles from its per-request log; "+" = minus mock direct of this run;`,
     `first event: sequential streams, 4 chunks 2 ms apart (${ttfeN} per target); CPU µs/chunk: the front process's CPU per stream with`,
     `${CH_B} vs ${CH_A} chunk(s) ${DELAY} ms apart, slope; CPU and RSS are of the front process (mock, nginx worker, aihub-node).`,
     `mock direct @1 connection: p50 ${f0(dir.c1.p50_us)} µs, p99 ${f0(dir.c1.p99_us)} µs; first event p50 ${f0(dir.first_event.p50_us)} µs.`,
@@ -758,13 +778,13 @@ async function modeScenarios(ctx) {
     const fo = (await metric('aihub_failovers_total')) - fo0;
     const st = Object.entries(w.statuses).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none';
     const fails = Object.entries(w.failures).map(([k, v]) => `${k}: ${v}`).join(', ');
-    rows.push([name, f0(w.rps), f0(w.p50_us), f0(w.p99_us), f0(w.non2xx), st + (fails ? `; ${fails}` : ''), f0(fo)]);
+    rows.push([name, f0(w.rps), f0(w.non2xx), st + (fails ? `; ${fails}` : ''), f0(fo)]);
     delete w.output;
     out.push({ name, script, ...w, failovers: fo });
   }
   await state.mock.clear();
-  section('Scenarios (wrk scripts against AiHub)', `${mdTable(['scenario', 'req/s', 'p50 µs', 'p99 µs', 'non-2xx', 'statuses', 'failovers'], rows)}\n\n` +
-    `${C} connections, ${D} s each; failure mix: model mock-mix has 4 accounts (one answers 429, one 503), mock-flaky 2 failing accounts; cooldowns 1 s.`);
+  section('Scenarios (wrk scripts against AiHub)', `${mdTable(['scenario', 'req/s', 'non-2xx', 'statuses', 'failovers'], rows)}\n\n` +
+    `wrk, ${C} connections, ${D} s each (no latencies: wrk 4.1 mixes estimated samples into its histogram; the table has h2load's); failure mix: model mock-mix has 4 accounts (one answers 429, one 503), mock-flaky 2 failing accounts; cooldowns 1 s.`);
   report.json.scenarios = out;
 }
 
@@ -845,8 +865,8 @@ async function modeH2(ctx) {
     log(`h2: ${t.name}: HTTP/1.1 wrk, ${C} connections`);
     const w = await wrk({ url: t.h1, script: 'chat.lua', conns: C, seconds: D, env: { AIHUB_KEY: t.key } });
     const cpuReq = (s, n) => s.cpu_ns[t.pid()] / 1000 / n;
-    rows.push([t.name, `HTTP/1.1 wrk, ${C} conns`, f0(w.rps), f0(w.p50_us), f0(w.p99_us), f1(cpuReq(w.sample, w.requests)), f0(w.non2xx)]);
-    out.push({ target: t.name, proto: 'h1-wrk', conns: C, streams: 1, rps: w.rps, p50_us: w.p50_us, p99_us: w.p99_us, non2xx: w.non2xx });
+    rows.push([t.name, `HTTP/1.1 wrk, ${C} conns`, f0(w.rps), '—', '—', f1(cpuReq(w.sample, w.requests)), f0(w.non2xx)]);
+    out.push({ target: t.name, proto: 'h1-wrk', conns: C, streams: 1, rps: w.rps, non2xx: w.non2xx });
     const n = SMOKE ? 2000 : Math.max(1000, Math.round(w.rps * D * 1.5));
     for (const [proto, c, m] of [['HTTP/1.1 h2load', C, 1], ['h2c', C, 1], ['h2c', Math.max(1, Math.round(C / 10)), 10], ['h2c', 1, C]]) {
       log(`h2: ${t.name}: ${proto}, ${c} connections × ${m} streams, ${n} requests`);
@@ -856,7 +876,7 @@ async function modeH2(ctx) {
     }
   }
   section('HTTP/2 (h2load) against HTTP/1.1 (wrk)', `${mdTable(['target', 'protocol', 'req/s', 'p50 µs', 'p99 µs', 'CPU µs/req', 'failed'], rows)}\n\n` +
-    `non-streaming chat; wrk for ${D} s; h2load bounded by requests (1.5× what wrk did in ${D} s); latencies of h2load from its per-request log.`);
+    `non-streaming chat; wrk for ${D} s (its latencies are left out: wrk 4.1 mixes estimated samples into its histogram); h2load bounded by requests (1.5× what wrk did in ${D} s), latencies from its per-request log.`);
   report.json.h2 = out;
 }
 
@@ -887,15 +907,15 @@ async function modeNodes(ctx) {
     const nodeCpu = nodes.reduce((s, nd) => s + Math.max(...ws.map((w) => w.sample.cpu_ns[nd.pid] || 0)), 0) / 1e9;
     const redisUsPerReq = (redisCpuS * 1e6) / reqs;
     const nodeUsPerReq = (nodeCpu * 1e6) / reqs;
-    const r = { nodes: n, conns_per_node: per, rps, requests: reqs, non2xx: ws.reduce((s, w) => s + w.non2xx, 0), p99_us_max: Math.max(...ws.map((w) => w.p99_us)),
+    const r = { nodes: n, conns_per_node: per, rps, requests: reqs, non2xx: ws.reduce((s, w) => s + w.non2xx, 0),
       redis_cpu_pct: (redisCpuS / wall) * 100, redis_cpu_us_per_req: redisUsPerReq, node_cpu_us_per_req: nodeUsPerReq,
       script_calls_per_req: d.script_calls / reqs, redis_limit_rps: 1e6 / redisUsPerReq, nodes_to_saturate_redis: nodeUsPerReq / redisUsPerReq };
     out.push(r);
-    rows.push([String(n), f0(rps), f0(r.p99_us_max), f1(r.redis_cpu_pct), f1(redisUsPerReq), f1(nodeUsPerReq), f2(r.script_calls_per_req), f0(r.redis_limit_rps), f1(r.nodes_to_saturate_redis), f0(r.non2xx)]);
+    rows.push([String(n), f0(rps), f1(r.redis_cpu_pct), f1(redisUsPerReq), f1(nodeUsPerReq), f2(r.script_calls_per_req), f0(r.redis_limit_rps), f1(r.nodes_to_saturate_redis), f0(r.non2xx)]);
   }
   // back to one node for the other modes
   while (state.nodes.length > 1) await stopChild(state.nodes.pop());
-  section('1, 2 and 3 nodes against one redis-server', `${mdTable(['nodes', 'req/s', 'worst p99 µs', 'Redis CPU %', 'Redis CPU µs/req', 'node CPU µs/req', 'scripts/req', 'Redis limit req/s', 'nodes to saturate Redis', 'non-2xx'], rows)}\n\n` +
+  section('1, 2 and 3 nodes against one redis-server', `${mdTable(['nodes', 'req/s', 'Redis CPU %', 'Redis CPU µs/req', 'node CPU µs/req', 'scripts/req', 'Redis limit req/s', 'nodes to saturate Redis', 'non-2xx'], rows)}\n\n` +
     `All servers share CPU ${PIN ? SERVER_CPU : '(unpinned)'}, so the nodes compete for one CPU; "Redis limit" = 1 s / Redis CPU per request (Redis on a CPU of its own), ` +
     `"nodes to saturate Redis" = node CPU per request / Redis CPU per request (each node on a CPU of its own).`);
   report.json.nodes = out;

@@ -1,10 +1,10 @@
 // Time to the first SSE event, measured the same way against several targets.
 //
 //   node sse-client.mjs '<json>'   with {"targets": [{"name", "port", "path", "key"}], "n": 300, "warmup": 20,
-//                                       "body": "<request body>", "timeout_ms": 10000}
+//                                       "body": "<request body>", "timeout_ms": 10000, "gap_ms": 3}
 //
 // One keep-alive HTTP/1.1 connection per target; the targets take turns, one request at a time (the order rotates
-// every round, so a drift of the machine hits all of them alike). For each request: the time from writing it to
+// every round, so a drift of the machine hits all of them alike), gap_ms apart. For each request: the time from writing it to
 // the end of the first complete event ("data: ...\n\n") and to the end of the response, in microseconds
 // (process.hrtime). Prints one JSON object: {"<name>": {"first_event_us": [...], "events_us": [[...], ...],
 // "end_us": [...], "errors": N}}.
@@ -111,6 +111,9 @@ for (let r = 0; r < rounds; r++) {
   for (let k = 0; k < conns.length; k++) {
     const c = conns[(r + k) % conns.length];
     const o = out[c.t.name];
+    // a pause between requests, so that what a server does after a response (AiHub settles the request) is over
+    // before the next target is measured
+    if (cfg.gap_ms) await new Promise((r) => setTimeout(r, cfg.gap_ms));
     try {
       const v = await c.request(cfg.body);
       if (r >= (cfg.warmup || 0)) {

@@ -191,3 +191,10 @@ test('GET /v1/usage shows the key its balance, limits, spend and last requests',
   const bad = await fetch(`${s.node.url}/v1/usage`, { headers: { authorization: `Bearer sk-${'x'.repeat(40)}` } });
   assert.equal(bad.status, 401);
 });
+
+test('amounts beyond what Redis keeps exact are a 400, not a 500', async () => {
+  assert.equal((await s.admin('POST', '/api/users', { name: 'rich', balance: 1e15 })).status, 400);
+  const u = await ok(s.admin('POST', '/api/users', { name: 'rich-enough', balance: 999_999_999_999_999 }));
+  assert.equal(u.balance, 999_999_999_999_999);
+  assert.equal((await s.admin('POST', `/api/users/${u.id}/credits`, { delta: 1e15, reason: 'x' })).status, 400);
+});

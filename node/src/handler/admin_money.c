@@ -133,7 +133,7 @@ void ah_handle_user_credits(h2o_req_t *req, const ah_route_params_t *p)
     json_t *delta = json_object_get(in, "delta"), *reason = json_object_get(in, "reason");
     if (unknown != NULL)
         snprintf(buf, sizeof(buf), "unknown field '%.100s'", unknown), e = buf;
-    else if (delta == NULL || (e = ah_check_int(delta, "delta", -4503599627370495LL, 4503599627370495LL, buf, sizeof(buf))) != NULL ||
+    else if (delta == NULL || (e = ah_check_int(delta, "delta", -999999999999999LL, 999999999999999LL, buf, sizeof(buf))) != NULL ||
              json_integer_value(delta) == 0)
         e = e != NULL ? e : "'delta' must be a non-zero integer number of micro-units (negative to deduct)";
     else if (reason == NULL || (e = ah_check_string(reason, "reason", 1, 500, buf, sizeof(buf))) != NULL)

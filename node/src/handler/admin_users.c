@@ -185,7 +185,7 @@ static void save_user(h2o_req_t *req, json_t *in, const char *mode, const char *
     if (complaint == NULL && strcmp(mode, "create") == 0 && name == NULL)
         complaint = "'name' is required";
     if (complaint == NULL && balance != NULL)
-        complaint = ah_check_int(balance, "balance", 0, (int64_t)1 << 52, buf, sizeof(buf));
+        complaint = ah_check_int(balance, "balance", 0, 999999999999999LL, buf, sizeof(buf)); /* what the credits script takes */
     json_decref(in);
     if (complaint != NULL)
         json_decref(balance);
