@@ -74,7 +74,7 @@ static int apply_account(json_t *stored, json_t *in, const ah_node_t *node)
     return 0;
 }
 
-static json_t *new_account(const char *channel_id, ah_admin_op_t *op, char *id, size_t idcap)
+static json_t *new_account(const char *channel_id, char *id, size_t idcap)
 {
     ah_admin_new_id("acc_", id, idcap);
     return json_pack("{s:s, s:s, s:i, s:b, s:i, s:i, s:I}", "id", id, "channel_id", channel_id, "weight", 1, "enabled", 1, "rpm", 0, "tpm",
@@ -169,7 +169,7 @@ void ah_handle_accounts_create(h2o_req_t *req, const ah_route_params_t *p)
         return;
     }
     ah_admin_op_t *op = ah_admin_op_new(req);
-    op->obj = new_account(channel, op, op->id, sizeof(op->id));
+    op->obj = new_account(channel, op->id, sizeof(op->id));
     int rv = apply_account(op->obj, in, op->w->node);
     json_decref(in);
     if (rv != 0) {
@@ -263,7 +263,7 @@ static void on_channel_for_import(ah_admin_op_t *op, redisReply *reply)
     json_array_foreach(op->extra, i, in)
     {
         char id[80];
-        json_t *stored = new_account(op->id, op, id, sizeof(id));
+        json_t *stored = new_account(op->id, id, sizeof(id));
         if (apply_account(stored, in, op->w->node) != 0) {
             ++op->failed;
         } else {
@@ -284,7 +284,7 @@ void ah_handle_accounts_import(h2o_req_t *req, const ah_route_params_t *p)
     json_t *items = import_items(req);
     if (items == NULL)
         return;
-    size_t i, blank = 0;
+    size_t i;
     json_t *in;
     json_t *valid = json_array();
     json_array_foreach(items, i, in)
@@ -298,7 +298,6 @@ void ah_handle_accounts_import(h2o_req_t *req, const ah_route_params_t *p)
         }
         json_array_append(valid, in);
     }
-    (void)blank;
     json_decref(items);
     ah_admin_op_t *op = ah_admin_op_new(req);
     snprintf(op->id, sizeof(op->id), "%s", channel);

@@ -35,19 +35,8 @@ static void on_key(void *ud, redisReply *reply, const char *err)
     models_ctx_t *ctx = ud;
     h2o_req_t *req = ctx->super.req;
     ah_async_free(ctx);
-    if (req == NULL)
+    if (req == NULL || ah_client_key_refused(req, reply, err))
         return;
-    if (err != NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements < 2) {
-        ah_reply_error(req, 503, "api_error", "service_unavailable", "the gateway's state store (Redis) is unreachable; retry shortly", 0);
-        return;
-    }
-    if (strcmp(reply->element[0]->str, "ok") != 0) {
-        if (strcmp(reply->element[1]->str, "user_disabled") == 0)
-            ah_reply_error(req, 403, "permission_error", "user_disabled", "the user of this API key is disabled", 0);
-        else
-            ah_reply_error(req, 401, "authentication_error", "invalid_api_key", "the API key is missing, unknown, disabled or expired", 0);
-        return;
-    }
     json_error_t jerr;
     json_t *restriction = reply->elements >= 4 ? json_loads(reply->element[3]->str, 0, &jerr) : NULL;
     ah_snapshot_t *snap = ah_snapshot_acquire();
@@ -67,19 +56,7 @@ static void on_key(void *ud, redisReply *reply, const char *err)
 
 void ah_handle_models(h2o_req_t *req, const ah_route_params_t *p)
 {
-    ah_worker_t *w = ah_worker_of_req(req);
-    h2o_iovec_t key = ah_client_key(req);
-    if (key.base == NULL || !ah_client_key_well_formed(key)) {
-        ah_reply_error(req, 401, "authentication_error", "invalid_api_key", "the API key is missing, unknown, disabled or expired", 0);
-        return;
-    }
-    char hmac[65], name[80];
-    ah_crypto_hmac_hex(w->node->hash_key, key.base, key.len, hmac);
-    snprintf(name, sizeof(name), "ah:key:%s", hmac);
     models_ctx_t *ctx = ah_async_new(req, sizeof(*ctx));
-    const char *argv[] = {name};
-    if (ah_redis_script(w->redis, AH_SCRIPT_KEY_CHECK, 1, 1, argv, NULL, on_key, ctx) != 0) {
+    if (ah_client_key_script(req, AH_SCRIPT_KEY_CHECK, 0, NULL, on_key, ctx) != 0)
         ah_async_free(ctx);
-        ah_reply_error(req, 503, "api_error", "service_unavailable", "the gateway's state store (Redis) is unreachable; retry shortly", 0);
-    }
 }

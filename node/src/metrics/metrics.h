@@ -36,7 +36,7 @@ typedef struct st_ah_metrics_t {
     ah_metrics_series_t *series;         /**< requests by status, model and channel */
     ah_histogram_t upstream_latency;     /**< until the upstream's response headers */
     ah_histogram_t first_byte_latency;   /**< until the first byte reached the client */
-    uint64_t failovers, upstream_errors, client_disconnects;
+    uint64_t failovers, client_disconnects;
     int64_t relay_buffered;              /**< bytes queued for clients by the relay now (pending + being written) */
     uint64_t relay_redis_calls;          /**< script calls made by the relay (admit, failover, settle, renew) */
     uint64_t cost_micro;                 /**< cost of relayed requests, micro-units */

@@ -80,7 +80,7 @@ typedef struct st_ah_relay_t {
     int final_status;
     h2o_generator_t gen;
     h2o_buffer_t *pending, *inflight;
-    int sending, upstream_ended, stream_broken;
+    int sending, upstream_ended;
     ah_sse_parser_t sse;
     uint64_t t_first_byte;
 

@@ -138,14 +138,13 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
     return len;
 }
 
-static void read_usage(ah_relay_t *r, json_t *usage)
+/* the upstream's reported usage, whatever its API (read by the translation library) */
+static void take_usage(ah_relay_t *r, const ah_usage_t *u)
 {
-    if (!json_is_object(usage))
+    if (!u->present)
         return;
     r->have_usage = 1;
-    r->prompt_tokens = json_integer_value(json_object_get(usage, "prompt_tokens"));
-    r->completion_tokens = json_integer_value(json_object_get(usage, "completion_tokens"));
-    r->cached_tokens = json_integer_value(json_object_get(json_object_get(usage, "prompt_tokens_details"), "cached_tokens"));
+    r->prompt_tokens = u->prompt_tokens, r->completion_tokens = u->completion_tokens, r->cached_tokens = u->cached_tokens;
 }
 
 /* 1 when the event's JSON has a non-null "usage" member (OpenAI sends "usage":null in every chunk once
@@ -184,10 +183,11 @@ static int on_event(void *ud, const ah_sse_event_t *ev)
     if (ev->data != NULL && ev->data_len > 9 && carries_usage(ev->data, ev->data_len)) {
         json_error_t jerr;
         json_t *chunk = json_loadb(ev->data, ev->data_len, 0, &jerr);
-        json_t *usage = json_object_get(chunk, "usage");
+        ah_usage_t u;
+        ah_translate_usage(AH_FMT_OPENAI, chunk, &u);
         int drop = 0;
-        if (json_is_object(usage)) {
-            read_usage(r, usage);
+        if (u.present) {
+            take_usage(r, &u);
             json_t *choices = json_object_get(chunk, "choices");
             drop = !r->client_wants_usage && json_is_array(choices) && json_array_size(choices) == 0;
         }
@@ -254,19 +254,13 @@ static void finish_success(ah_relay_t *r, CURLcode result)
 {
     if (r->stream) {
         ah_sse_finish(&r->sse, on_event, r);
-        if (r->tr != NULL) {
-            const ah_usage_t *u = ah_translate_stream_usage(r->tr);
-            if (u->present) {
-                r->have_usage = 1;
-                r->prompt_tokens = u->prompt_tokens, r->completion_tokens = u->completion_tokens, r->cached_tokens = u->cached_tokens;
-            }
-        }
+        if (r->tr != NULL)
+            take_usage(r, ah_translate_stream_usage(r->tr));
         if (result != CURLE_OK || r->error[0] != '\0') {
             if (r->error[0] == '\0')
                 snprintf(r->error, sizeof(r->error), "upstream stream broke: %s",
                          r->timed_out ? "no event within stream_idle_timeout_ms" : curl_easy_strerror(result));
             send_stream_error(r, r->error);
-            r->stream_broken = 1;
             ah_relay_end(r);
             ah_relay_finish(r, "stream_error");
             return;
@@ -281,10 +275,7 @@ static void finish_success(ah_relay_t *r, CURLcode result)
     json_t *resp = json_loadb(r->respbody->bytes, r->respbody->size, 0, &jerr);
     ah_usage_t u = {0};
     ah_translate_usage(r->up_fmt, resp, &u);
-    if (u.present) {
-        r->have_usage = 1;
-        r->prompt_tokens = u.prompt_tokens, r->completion_tokens = u.completion_tokens, r->cached_tokens = u.cached_tokens;
-    }
+    take_usage(r, &u);
     if (r->up_fmt == r->client_fmt) {
         ah_relay_commit(r, "application/json", r->respbody->size);
         ah_relay_write(r, r->respbody->bytes, r->respbody->size);
