@@ -5,7 +5,8 @@
 -- a provider account among the candidates the node found in its
 -- configuration (see lib/pick.lua), skipping accounts at their own limits.
 -- On success it places the hold, takes the in-flight slots and counts the
--- request in every rate window; a refusal writes nothing but its log entry.
+-- request in every rate window; a refusal writes nothing but its log entry
+-- (and may drop buckets that left a window).
 --
 -- KEYS[1]         ah:key:<hmac>   the user API key, by keyed hash of the key
 -- KEYS[2..n+1]    ah:acct:<id>    runtime state of each candidate account,
@@ -78,7 +79,7 @@ end
 -- The key exists, is enabled and has not expired.
 local function check_key()
   local f = redis.call('HMGET', key_key, 'id', 'user_id', 'enabled', 'models', 'expires_at',
-    'rpm', 'tpm', 'max_in_flight', 'spend_limit_monthly', 'spent_month', 'spent_month_id')
+    'rpm', 'tpm', 'max_in_flight', 'spend_limit_monthly', 'spent_month', 'spent_month_id', 'inflight')
   if f[3] ~= '1' then return refuse('invalid_api_key') end
   local expires_at = tonumber(f[5]) or 0
   if expires_at > 0 and expires_at <= now_s then
@@ -86,7 +87,8 @@ local function check_key()
   end
   ctx.key = {id = f[1] or '', user_id = f[2] or '', models = f[4],
     rpm = tonumber(f[6]) or 0, tpm = tonumber(f[7]) or 0, inflight = tonumber(f[8]) or 0,
-    spend_limit = tonumber(f[9]) or 0, spent_month = tonumber(f[10]) or 0, month_id = f[11] or ''}
+    spend_limit = tonumber(f[9]) or 0, spent_month = tonumber(f[10]) or 0, month_id = f[11] or '',
+    in_flight = tonumber(f[12]) or 0}
   return nil
 end
 
@@ -95,10 +97,11 @@ local function check_user()
   local user_id = ctx.key.user_id
   if user_id == '' then return refuse('user_disabled') end
   local user_key = 'ah:user:' .. user_id
-  local f = redis.call('HMGET', user_key, 'enabled', 'balance', 'rpm', 'tpm', 'max_in_flight')
+  local f = redis.call('HMGET', user_key, 'enabled', 'balance', 'rpm', 'tpm', 'max_in_flight', 'held', 'inflight')
   if f[1] ~= '1' then return refuse('user_disabled') end
   ctx.user = {id = user_id, key = user_key, balance = tonumber(f[2]) or 0,
-    rpm = tonumber(f[3]) or 0, tpm = tonumber(f[4]) or 0, inflight = tonumber(f[5]) or 0}
+    rpm = tonumber(f[3]) or 0, tpm = tonumber(f[4]) or 0, inflight = tonumber(f[5]) or 0,
+    held = tonumber(f[6]) or 0, in_flight = tonumber(f[7]) or 0}
   return nil
 end
 
@@ -135,16 +138,22 @@ local function check_limits()
       rl[slot] = {limit, remaining, reset}
     end
   end
-  for _, l in ipairs({{'key', k.id, k.rpm, k.tpm}, {'user', u.id, u.rpm, u.tpm}, {'global', 'all', global_rpm, global_tpm}}) do
-    local ok, rem, ms = lim_rpm_check(lim_rpm_key(l[1], l[2]), l[3], now_ms)
-    if not ok then refused, wait = true, math.max(wait, ms) end
-    if l[1] ~= 'global' then tighter('req', l[3], rem, ms) end
-    ok, rem, ms = lim_tpm_check(lim_tpm_key(l[1], l[2]), l[4], tokens, now_s, now_ms)
-    if not ok then refused, wait = true, math.max(wait, ms) end
-    if l[1] ~= 'global' then tighter('tok', l[4], rem, ms) end
+  ctx.lims, ctx.tw = {}, ''
+  for _, l in ipairs({{'key', k.id, k.rpm, k.tpm, 'k'}, {'user', u.id, u.rpm, u.tpm, 'u'}, {'global', 'all', global_rpm, global_tpm, 'g'}}) do
+    -- a scope without limits is not counted (see lib/limits.lua)
+    if l[3] > 0 or l[4] > 0 then
+      local L = lim_open(l[1], l[2], now_s)
+      ctx.lims[#ctx.lims + 1] = L
+      if l[4] > 0 then ctx.tw = ctx.tw .. l[5] end
+      local ok, rem, ms = lim_rpm_check(L, l[3], now_ms)
+      if not ok then refused, wait = true, math.max(wait, ms) end
+      if l[1] ~= 'global' then tighter('req', l[3], rem, ms) end
+      ok, rem, ms = lim_tpm_check(L, l[4], tokens, now_ms)
+      if not ok then refused, wait = true, math.max(wait, ms) end
+      if l[1] ~= 'global' then tighter('tok', l[4], rem, ms) end
+    end
   end
-  if not lim_inflight_check(lim_inflight_key('key', k.id), k.inflight, now_ms)
-    or not lim_inflight_check(lim_inflight_key('user', u.id), u.inflight, now_ms) then
+  if (k.inflight > 0 and k.in_flight >= k.inflight) or (u.inflight > 0 and u.in_flight >= u.inflight) then
     -- a slot frees when a running request ends: no better promise than a second
     refused, wait = true, math.max(wait, 1000)
   end
@@ -169,50 +178,64 @@ end
 
 -- Some candidate is available: choose it.
 local function choose_account()
-  local id, retry_ms, reason = pick_choose(candidates, r, now_ms, tokens)
-  if id == nil then return refuse(reason, retry_ms) end
+  local id, lim, reason = pick_choose(candidates, r, now_ms, tokens)
+  if id == nil then return refuse(reason, lim) end
   ctx.account_id = id
+  ctx.acct_lim = lim
   return nil
 end
 
 local function commit()
   local k, u = ctx.key, ctx.user
   local expiry = now_ms + ttl_ms
-  redis.call('HSET', key_key, 'last_used_at', ah_int_str(now_s))
-  -- the hold: from balance to held
-  if hold > 0 then
-    local balance = redis.call('HINCRBY', u.key, 'balance', -hold)
-    redis.call('HINCRBY', u.key, 'held', hold)
-    money_ledger(u.id, 'hold', -hold, balance, {'request_id', request_id})
+  -- in flight: counted only where limited; the hold says where (ifk, ifu)
+  local ifk = k.inflight > 0 and '1' or '0'
+  local ifu = u.inflight > 0 and '1' or '0'
+  if ifk == '1' then
+    redis.call('HSET', key_key, 'last_used_at', ah_int_str(now_s), 'inflight', ah_int_str(k.in_flight + 1))
+  else
+    redis.call('HSET', key_key, 'last_used_at', ah_int_str(now_s))
   end
+  -- the hold: from balance to held
+  if hold > 0 or ifu == '1' then
+    local fields = {}
+    if hold > 0 then
+      fields = {'balance', ah_int_str(u.balance - hold), 'held', ah_int_str(u.held + hold)}
+    end
+    if ifu == '1' then
+      fields[#fields + 1] = 'inflight'
+      fields[#fields + 1] = ah_int_str(u.in_flight + 1)
+    end
+    redis.call('HSET', u.key, unpack(fields))
+  end
+  if hold > 0 then money_ledger(u.id, 'hold', -hold, u.balance - hold, {'request_id', request_id}) end
   redis.call('HSET', 'ah:hold:' .. lease, 'user_id', u.id, 'key_id', k.id, 'amount', ah_int_str(hold),
     'tpm_est', ah_int_str(tokens), 'tpm_sec', ah_int_str(now_s), 'acct_id', ctx.account_id,
-    'acct_sec', ah_int_str(now_s), 'request_id', request_id)
+    'request_id', request_id, 'ifk', ifk, 'ifu', ifu, 'tw', ctx.tw)
+  if ctx.acct_lim and ctx.acct_lim.tpm_limited then
+    redis.call('HSET', 'ah:hold:' .. lease, 'acct_sec', ah_int_str(now_s))
+  end
   redis.call('PEXPIRE', 'ah:hold:' .. lease, ttl_ms + 86400000)
   redis.call('ZADD', AH_HOLDS_KEY, expiry, lease)
-  -- slots and windows
-  lim_inflight_add(lim_inflight_key('key', k.id), lease, expiry, ttl_ms)
-  lim_inflight_add(lim_inflight_key('user', u.id), lease, expiry, ttl_ms)
-  for _, l in ipairs({{'key', k.id}, {'user', u.id}, {'global', 'all'}, {'acct', ctx.account_id}}) do
-    lim_rpm_add(lim_rpm_key(l[1], l[2]), lease, now_ms)
-    lim_tpm_add(lim_tpm_key(l[1], l[2]), now_s, tokens)
-  end
+  -- the windows of key, user, gateway and account (those with limits)
+  for _, L in ipairs(ctx.lims) do lim_add(L, tokens) end
+  if ctx.acct_lim then lim_add(ctx.acct_lim, tokens) end
 end
 
 local status_of = {user_disabled = 403, model_not_allowed = 403, model_not_found = 404,
   rate_limit_exceeded = 429, insufficient_quota = 429, no_available_account = 503}
 
--- A refusal of a known key goes to the request log and the error stats.
+-- A refusal of a known key goes to the request log (and from there to the
+-- stats: money_stats_fold). unlisted = "1": no configured model has that name,
+-- so the stats leave out its model dimension (a client's made-up names must
+-- not grow the stats hashes without bound).
 local function log_refusal(refusal)
   local status = status_of[refusal[2]]
   if status == nil or ctx.key == nil then return end
   local uid = ctx.user and ctx.user.id or ctx.key.user_id
   money_log({'time', ah_int_str(now_s), 'request_id', request_id, 'user_id', uid, 'key_id', ctx.key.id,
     'model', model, 'status', ah_int_str(status), 'stream', stream, 'attempts', '0', 'cost', '0', 'unpaid', '0',
-    'error', refusal[2], 'client_ip', client_ip}, log_max)
-  -- the model dimension only for names the configuration serves (n > 0): a
-  -- client's made-up names must not grow the stats hashes without bound
-  money_stats(now_s, {model = n > 0 and model or '', user = uid}, {req = 1, err = 1, pt = 0, ct = 0, cost = 0})
+    'error', refusal[2], 'client_ip', client_ip, 'unlisted', n > 0 and '0' or '1'}, log_max)
 end
 
 local checks = {check_key, check_user, check_model, check_candidates, check_limits, check_quota, choose_account}

@@ -67,13 +67,18 @@ elseif action == 'cool' then
   redis.call('HSET', failed_key, 'cooldown_until', ah_int_str(deadline))
 end
 
-local id, retry_ms, why = pick_choose(candidates, r, now_ms, tokens)
-if id == nil then return {'err', why, retry_ms} end
+local id, lim, why = pick_choose(candidates, r, now_ms, tokens)
+if id == nil then return {'err', why, lim} end
 local now_s = math.floor(now_ms / 1000)
-lim_rpm_add(lim_rpm_key('acct', id), lease, now_ms)
-lim_tpm_add(lim_tpm_key('acct', id), now_s, tokens)
+if lim then lim_add(lim, tokens) end
 local hold_key = 'ah:hold:' .. lease
 if redis.call('EXISTS', hold_key) == 1 then
-  redis.call('HSET', hold_key, 'acct_id', id, 'acct_sec', ah_int_str(now_s))
+  -- acct_sec: the bucket settle corrects, only for an account with a TPM limit
+  redis.call('HSET', hold_key, 'acct_id', id)
+  if lim and lim.tpm_limited then
+    redis.call('HSET', hold_key, 'acct_sec', ah_int_str(now_s))
+  else
+    redis.call('HDEL', hold_key, 'acct_sec')
+  end
 end
 return {'ok', id}

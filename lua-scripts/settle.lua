@@ -2,8 +2,8 @@
 -- cost against the hold (never taking the balance below zero: a shortfall is
 -- recorded as unpaid), releases the rest, frees the in-flight slots, corrects
 -- the TPM windows from the estimate to the actual tokens, adds to the key's
--- monthly spend, the account's health record and the day/hour stats, and
--- appends the request log entry.
+-- monthly spend and the account's health record, and appends the request log
+-- entry (from which the day/hour stats are folded: money_stats_fold).
 --
 -- KEYS[1]    ah:acct:<id>    the account that served the last attempt
 -- ARGV[1]    lease           the request's lease (from admit)
@@ -30,7 +30,7 @@
 --
 -- Derived inside (documented exception): ah:hold:<lease>, ah:holds, the
 -- user's hash and ledger, the key's record (by id through ah:keyid:<id>),
--- the limiter keys, the stats hashes and the log stream.
+-- the limiter keys and the log stream.
 --
 -- A hold already gone (swept after its lease expired, or settled twice) is
 -- treated as a hold of 0: the cost is then taken from the balance as far as
@@ -70,12 +70,19 @@ local function tenths_str(x)
 end
 
 local hold_key = 'ah:hold:' .. lease
-local h = redis.call('HMGET', hold_key, 'user_id', 'key_id', 'amount', 'tpm_est', 'tpm_sec', 'acct_id', 'acct_sec', 'request_id')
+local h = redis.call('HMGET', hold_key, 'user_id', 'key_id', 'amount', 'tpm_est', 'tpm_sec', 'acct_id', 'acct_sec',
+  'request_id', 'ifk', 'ifu', 'swept', 'tw')
+-- the TPM windows admit counted (k, u, g: key, user, gateway; the account's
+-- when acct_sec is set)
+local tw = h[12] or ''
 local uid, kid = h[1] or '', h[2] or ''
 local hold = tonumber(h[3]) or 0
 local tpm_est = tonumber(h[4]) or 0
 local tpm_sec, acct_sec = tonumber(h[5]), tonumber(h[7])
 local acct_id = h[6] or string.sub(acct_key, #AH_ACCT_PREFIX + 1)
+-- in-flight counts to lower: those admit raised and no sweep lowered yet
+local live = h[1] and h[11] ~= '1'
+local ifk, ifu = live and h[9] == '1', live and h[10] == '1'
 redis.call('DEL', hold_key)
 redis.call('ZREM', AH_HOLDS_KEY, lease)
 
@@ -83,60 +90,63 @@ redis.call('ZREM', AH_HOLDS_KEY, lease)
 local charged, unpaid, balance = 0, 0, -1
 local ukey = 'ah:user:' .. uid
 -- a user deleted while the request ran is not recreated by its settlement
-if uid ~= '' and redis.call('EXISTS', ukey) == 1 then
-  balance = tonumber(redis.call('HGET', ukey, 'balance')) or 0
+local u = uid ~= '' and redis.call('HMGET', ukey, 'id', 'balance', 'held', 'spent', 'inflight') or {}
+if u[1] then
+  balance = tonumber(u[2]) or 0
   local available = balance + hold
   charged = math.min(cost, math.max(available, 0))
   unpaid = cost - charged
   balance = available - charged
-  redis.call('HSET', ukey, 'balance', ah_int_str(balance))
-  if hold ~= 0 then redis.call('HINCRBY', ukey, 'held', -hold) end
-  if charged ~= 0 then redis.call('HINCRBY', ukey, 'spent', charged) end
+  local fields = {'balance', ah_int_str(balance)}
+  if hold ~= 0 then fields[#fields + 1] = 'held'; fields[#fields + 1] = ah_int_str((tonumber(u[3]) or 0) - hold) end
+  if charged ~= 0 then fields[#fields + 1] = 'spent'; fields[#fields + 1] = ah_int_str((tonumber(u[4]) or 0) + charged) end
+  if ifu then fields[#fields + 1] = 'inflight'; fields[#fields + 1] = ah_int_str(math.max((tonumber(u[5]) or 0) - 1, 0)) end
+  redis.call('HSET', ukey, unpack(fields))
   if hold ~= 0 or charged ~= 0 then
     money_ledger(uid, 'charge', hold - charged, balance, {'request_id', ARGV[13] == 'request_id' and ARGV[14] or h[8] or '',
       'hold', ah_int_str(hold), 'cost', ah_int_str(cost), 'unpaid', ah_int_str(unpaid)})
   end
 end
-if uid ~= '' then
-  -- slots and windows
-  redis.call('ZREM', lim_inflight_key('user', uid), lease)
-  lim_tpm_correct(lim_tpm_key('user', uid), tpm_sec, tokens - tpm_est)
-end
+local delta = tokens - tpm_est
+if uid ~= '' and string.find(tw, 'u', 1, true) then lim_tpm_correct('user', uid, tpm_sec, delta) end
 if kid ~= '' then
-  redis.call('ZREM', lim_inflight_key('key', kid), lease)
-  lim_tpm_correct(lim_tpm_key('key', kid), tpm_sec, tokens - tpm_est)
-  local hmac = redis.call('GET', 'ah:keyid:' .. kid)
-  if hmac and cost > 0 then
-    local rec = 'ah:key:' .. hmac
-    local _, _, month = cal_ids(now_s)
-    local f = redis.call('HMGET', rec, 'spent_month_id', 'id')
-    if f[2] == kid then
-      if f[1] ~= month then redis.call('HSET', rec, 'spent_month_id', month, 'spent_month', '0') end
-      redis.call('HINCRBY', rec, 'spent_month', cost)
+  if string.find(tw, 'k', 1, true) then lim_tpm_correct('key', kid, tpm_sec, delta) end
+  if cost > 0 or ifk then
+    -- the key's record (by id): its month's spend and its in-flight count
+    local hmac = redis.call('GET', 'ah:keyid:' .. kid)
+    local rec = hmac and 'ah:key:' .. hmac
+    local f = rec and redis.call('HMGET', rec, 'id', 'spent_month_id', 'spent_month', 'inflight') or {}
+    if f[1] == kid then
+      local fields = {}
+      if cost > 0 then
+        local _, _, month = cal_ids(now_s)
+        local spent = f[2] == month and (tonumber(f[3]) or 0) or 0
+        fields = {'spent_month_id', month, 'spent_month', ah_int_str(spent + cost)}
+      end
+      if ifk then fields[#fields + 1] = 'inflight'; fields[#fields + 1] = ah_int_str(math.max((tonumber(f[4]) or 0) - 1, 0)) end
+      redis.call('HSET', rec, unpack(fields))
     end
   end
 end
-if tpm_sec ~= nil then lim_tpm_correct(lim_tpm_key('global', 'all'), tpm_sec, tokens - tpm_est) end
-if acct_sec ~= nil then lim_tpm_correct(lim_tpm_key('acct', acct_id), acct_sec, tokens - tpm_est) end
+if string.find(tw, 'g', 1, true) then lim_tpm_correct('global', 'all', tpm_sec, delta) end
+lim_tpm_correct('acct', acct_id, acct_sec, delta)
 
 -- the account's health; a "failed" request's last attempt was already counted
 -- by its failover step
 if outcome ~= 'failed' then
-  redis.call('HINCRBY', acct_key, 'requests', 1)
-  if outcome == 'stream_error' then
-    redis.call('HINCRBY', acct_key, 'errors', 1)
-    redis.call('HINCRBY', acct_key, 'stream_errors', 1)
-  end
-  redis.call('HSET', acct_key, 'last_status', ah_int_str(status), 'last_used_at', ah_int_str(now_s))
-  local ewma = tonumber(redis.call('HGET', acct_key, 'latency_ewma_ms'))
+  local a = redis.call('HMGET', acct_key, 'requests', 'errors', 'stream_errors', 'latency_ewma_ms')
+  local ewma = tonumber(a[4])
   if ewma == nil then ewma = latency else ewma = ewma * 0.8 + latency * 0.2 end
-  redis.call('HSET', acct_key, 'latency_ewma_ms', tenths_str(ewma))
+  local fields = {'requests', ah_int_str((tonumber(a[1]) or 0) + 1), 'last_status', ah_int_str(status),
+    'last_used_at', ah_int_str(now_s), 'latency_ewma_ms', tenths_str(ewma)}
+  if outcome == 'stream_error' then
+    fields[#fields + 1] = 'errors'; fields[#fields + 1] = ah_int_str((tonumber(a[2]) or 0) + 1)
+    fields[#fields + 1] = 'stream_errors'; fields[#fields + 1] = ah_int_str((tonumber(a[3]) or 0) + 1)
+  end
+  redis.call('HSET', acct_key, unpack(fields))
 end
 
--- stats and the log
-local is_err = client_status >= 400 and 1 or 0
-money_stats(now_s, {model = model, channel = channel, account = acct_id, user = uid},
-  {req = 1, err = is_err, pt = pt, ct = ct, cost = cost})
+-- the log (the stats are folded from it: money_stats_fold)
 local entry = {'time', ah_int_str(now_s), 'user_id', uid, 'key_id', kid, 'status', ah_int_str(client_status),
   'cost', ah_int_str(cost), 'unpaid', ah_int_str(unpaid), 'model', model, 'channel_id', channel,
   'prompt_tokens', ah_int_str(pt), 'completion_tokens', ah_int_str(ct)}

@@ -1,13 +1,14 @@
 -- usage_view.lua: what GET /v1/usage shows a key's holder: its user's
 -- balance, the key's and user's limits with what remains of them now, spend
 -- today (the user's, UTC) and this month (the key's), and the key's last
--- requests. Read-only apart from dropping expired window entries.
+-- requests. Read-only apart from dropping buckets that left a window and
+-- folding the log into the stats (stats_fold.lua).
 --
 -- KEYS[1]   ah:key:<hmac>   the caller's key
 -- ARGV[1]   recent          how many recent requests to return (0..100)
 -- ARGV[2]   scan            how many newest log entries to look through (1..10000)
 -- Derived inside (documented exception): the user's hash, the limiter keys,
--- today's stats hash and the request log.
+-- the stats hashes and cursor, and the request log.
 --
 -- Returns {"err", "invalid_api_key"} | {"err", "user_disabled"} |
 --   {"ok", json} where json is the response body.
@@ -17,33 +18,28 @@ local scan = ah_int(ARGV[2], 'scan')
 if recent < 0 or recent > 100 or scan < 1 or scan > 10000 then ah_fail('usage_view: recent 0..100, scan 1..10000') end
 local now_s, now_ms = ah_now()
 local k = redis.call('HMGET', KEYS[1], 'id', 'user_id', 'enabled', 'expires_at', 'rpm', 'tpm', 'max_in_flight',
-  'spend_limit_monthly', 'spent_month', 'spent_month_id', 'name')
+  'spend_limit_monthly', 'spent_month', 'spent_month_id', 'name', 'inflight')
 if k[3] ~= '1' then return {'err', 'invalid_api_key'} end
 local expires_at = tonumber(k[4]) or 0
 if expires_at > 0 and expires_at <= now_s then return {'err', 'invalid_api_key'} end
 local uid = k[2] or ''
-local u = redis.call('HMGET', 'ah:user:' .. uid, 'enabled', 'balance', 'held', 'rpm', 'tpm', 'max_in_flight', 'name')
+local u = redis.call('HMGET', 'ah:user:' .. uid, 'enabled', 'balance', 'held', 'rpm', 'tpm', 'max_in_flight', 'name',
+  'inflight')
 if uid == '' or u[1] ~= '1' then return {'err', 'user_disabled'} end
 
-local function window(scope, id, rpm, tpm, inflight)
+local function window(scope, id, rpm, tpm, inflight, in_flight)
   local out = {}
-  if rpm > 0 then
-    local key = lim_rpm_key(scope, id)
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', now_ms - AH_WINDOW_MS)
-    out.rpm = {limit = rpm, remaining = math.max(rpm - redis.call('ZCARD', key), 0)}
+  if rpm > 0 or tpm > 0 then
+    local L = lim_open(scope, id, now_s)
+    if rpm > 0 then out.rpm = {limit = rpm, remaining = math.max(rpm - L.rs, 0)} end
+    if tpm > 0 then out.tpm = {limit = tpm, remaining = math.max(tpm - L.ts, 0)} end
   end
-  if tpm > 0 then
-    local sum = lim_tpm_window(lim_tpm_key(scope, id), now_s)
-    out.tpm = {limit = tpm, remaining = math.max(tpm - sum, 0)}
-  end
-  if inflight > 0 then
-    local key = lim_inflight_key(scope, id)
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', now_ms)
-    out.max_in_flight = {limit = inflight, in_flight = redis.call('ZCARD', key)}
-  end
+  if inflight > 0 then out.max_in_flight = {limit = inflight, in_flight = in_flight} end
   return out
 end
 
+-- today's spend comes from the stats: count what the log holds first
+money_stats_fold(20000)
 local day, _, month = cal_ids(now_s)
 local today = redis.call('HMGET', 'ah:stats:d:' .. day, 'u:' .. uid .. ':cost', 'u:' .. uid .. ':req')
 local month_spent = 0
@@ -66,10 +62,12 @@ end
 
 local body = {
   object = 'usage',
-  key = {id = k[1], name = k[11] or '', limits = window('key', k[1], tonumber(k[5]) or 0, tonumber(k[6]) or 0, tonumber(k[7]) or 0),
+  key = {id = k[1], name = k[11] or '', limits = window('key', k[1], tonumber(k[5]) or 0, tonumber(k[6]) or 0, tonumber(k[7]) or 0,
+    tonumber(k[12]) or 0),
     spend_limit_monthly = tonumber(k[8]) or 0, spent_this_month = month_spent},
   user = {id = uid, name = u[7] or '', balance = tonumber(u[2]) or 0, held = tonumber(u[3]) or 0,
-    limits = window('user', uid, tonumber(u[4]) or 0, tonumber(u[5]) or 0, tonumber(u[6]) or 0),
+    limits = window('user', uid, tonumber(u[4]) or 0, tonumber(u[5]) or 0, tonumber(u[6]) or 0,
+      tonumber(u[8]) or 0),
     spent_today = tonumber(today[1]) or 0, requests_today = tonumber(today[2]) or 0},
 }
 -- cjson encodes an empty table as {}: keep "recent" a list

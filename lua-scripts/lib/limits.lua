@@ -1,132 +1,156 @@
--- lib/limits.lua: rate limits, in-flight leases and calendar helpers.
+-- lib/limits.lua: rate limits, in-flight counts and calendar helpers.
 -- Local functions only (see lib/common.lua).
 --
--- RPM is an exact sliding window: a ZSET per limiter whose members are the
--- admitted requests scored by their admission time in ms; a request is
--- admitted when fewer than N members are younger than 60 s, so no 60-second
--- window ever holds more than N. A burst of N at once is allowed.
+-- RPM and TPM share one window per limiter: a HASH ah:lim:<scope>:<id> of
+-- 1-second buckets with running sums, so a check reads a handful of fields
+-- instead of the whole window:
+--   r<sec>, t<sec>   requests and tokens counted in Unix second <sec>
+--   rs, ts           the sums of the buckets still in the window
+--   tr               every bucket of a second <= tr has been dropped
+--   o                the oldest second that still has a bucket (absent: none)
+-- The window at second S holds the buckets of S-60 .. S (61 buckets): a
+-- request counts from its admission until the end of the 60th second after
+-- it (60 to 61 s). Any requests less than 60 s apart are therefore counted
+-- together when the later one is admitted, so no 60-second span ever holds
+-- more than N requests (or tokens); the window can refuse up to one second
+-- early, never let more through. A burst of N at once is allowed.
 --
--- TPM is a window of 1-second buckets: a HASH per limiter, field = Unix
--- second, value = tokens. The sum covers the current second and the 60
--- before it (61 buckets), which over-counts by up to one second and so can
--- only refuse early, never let more than N through in 60 s.
+-- Buckets leave as time passes: the first call in a new second drops the
+-- seconds between tr and S-61 (one HMGET and one HDEL), so steady traffic
+-- costs one HMGET and one HSET per limiter and request.
 --
--- In flight: a ZSET per key and per user whose members are request leases
--- scored by their expiry in ms; expired leases (a node died) free their slot.
+-- Only scopes with a limit are counted: a limit set on a key, user, account
+-- or the gateway counts from the moment it is set (its window starts empty).
 --
--- Key names: ah:rpm:<scope>:<id>, ah:tpm:<scope>:<id>, ah:inflight:<scope>:<id>
--- with scope key, user, acct or global (id "all").
+-- In flight: a counter `inflight` in the key's and the user's hash, raised by
+-- admit and lowered by settle, or by the sweep when the request's lease
+-- expired (its node died). Only a limited key or user is counted; the hold
+-- remembers which were, so settle and sweep lower exactly those.
+--
+-- Scopes: key, user, acct, and global with id "all".
 
 local AH_WINDOW_MS = 60000
+local AH_WINDOW_SECS = 61
 
--- Limiter key names.
-local function lim_rpm_key(scope, id) return 'ah:rpm:' .. scope .. ':' .. id end
-local function lim_tpm_key(scope, id) return 'ah:tpm:' .. scope .. ':' .. id end
-local function lim_inflight_key(scope, id) return 'ah:inflight:' .. scope .. ':' .. id end
+local function lim_key(scope, id) return 'ah:lim:' .. scope .. ':' .. id end
 
--- RPM: can one more request be admitted at now_ms under `limit` (0 = none)?
--- Returns ok, remaining after admission (-1 when unlimited), ms until the
--- window has room again (when refused) or until it is empty (reset).
-local function lim_rpm_check(key, limit, now_ms)
-  if limit <= 0 then return true, -1, 0 end
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now_ms - AH_WINDOW_MS)
-  local count = redis.call('ZCARD', key)
-  if count < limit then
-    local reset = 0
-    if count > 0 then
-      local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-      reset = tonumber(oldest[2]) + AH_WINDOW_MS - now_ms
-    else
-      reset = AH_WINDOW_MS
-    end
-    return true, limit - count - 1, reset
+-- Open limiter (scope, id) at now_s: drop the buckets that left the window
+-- and return its state {key, now_s, rs, ts, tr, o, rn, tn, ...} (rn, tn: the
+-- current second's bucket). Dropping writes; counting is lim_add's.
+local function lim_open(scope, id, now_s)
+  local key = lim_key(scope, id)
+  local rn_f, tn_f = 'r' .. now_s, 't' .. now_s
+  local f = redis.call('HMGET', key, 'rs', 'ts', 'tr', 'o', rn_f, tn_f)
+  local L = {key = key, now_s = now_s, rn_f = rn_f, tn_f = tn_f, rs = tonumber(f[1]) or 0, ts = tonumber(f[2]) or 0,
+    tr = tonumber(f[3]), o = tonumber(f[4]), rn = tonumber(f[5]) or 0, tn = tonumber(f[6]) or 0}
+  L.tr0, L.o0 = L.tr, L.o
+  local target = now_s - AH_WINDOW_SECS
+  if L.tr ~= nil and L.tr >= target then return L end
+  if L.tr == nil or target - L.tr >= AH_WINDOW_SECS then
+    -- new, expired or idle for a whole window: nothing in it counts
+    if L.tr ~= nil then redis.call('DEL', key) end
+    L.tr, L.rs, L.ts, L.o, L.rn, L.tn = target, 0, 0, nil, 0, 0
+    return L
   end
-  -- the (count - limit + 1)-th oldest must leave the window first
-  local nth = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
-  return false, 0, tonumber(nth[2]) + AH_WINDOW_MS - now_ms + 1
-end
-
--- Adding trims the window too: a scope without a limit is never checked, and
--- steady traffic would otherwise keep its key alive and growing.
-local function lim_rpm_add(key, member, now_ms)
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now_ms - AH_WINDOW_MS)
-  redis.call('ZADD', key, now_ms, member)
-  redis.call('PEXPIRE', key, AH_WINDOW_MS + 1000)
-end
-
--- TPM: the tokens counted in the window at now_s, dropping old buckets.
--- Returns the sum and the buckets as a list of {second, tokens}, oldest first.
-local function lim_tpm_window(key, now_s)
-  local flat = redis.call('HGETALL', key)
-  local sum, buckets, old = 0, {}, {}
-  for i = 1, #flat, 2 do
-    local sec = tonumber(flat[i])
-    local v = tonumber(flat[i + 1]) or 0
-    if sec == nil or sec < now_s - 60 then
-      old[#old + 1] = flat[i]
-    else
-      sum = sum + v
-      buckets[#buckets + 1] = {sec, v}
+  local fields = {}
+  for s = L.tr + 1, target do
+    fields[#fields + 1] = 'r' .. s
+    fields[#fields + 1] = 't' .. s
+  end
+  local old = redis.call('HMGET', key, unpack(fields))
+  local gone = {}
+  for i = 1, #fields, 2 do
+    if old[i] or old[i + 1] then
+      L.rs = L.rs - (tonumber(old[i]) or 0)
+      L.ts = L.ts - (tonumber(old[i + 1]) or 0)
+      gone[#gone + 1] = fields[i]
+      gone[#gone + 1] = fields[i + 1]
     end
   end
-  if #old > 0 then redis.call('HDEL', key, unpack(old)) end
-  table.sort(buckets, function(a, b) return a[1] < b[1] end)
-  return sum, buckets
+  if #gone > 0 then redis.call('HDEL', key, unpack(gone)) end
+  L.tr = target
+  if L.o ~= nil and L.o <= target then
+    -- the oldest bucket left: find the next one, walking up to now
+    L.o = nil
+    for s = target + 1, now_s do
+      if redis.call('HEXISTS', key, 'r' .. s) == 1 then L.o = s; break end
+    end
+  end
+  if L.o == nil then L.rs, L.ts = 0, 0 end
+  return L
 end
 
--- TPM: can `tokens` more be admitted under `limit` (0 = none)?
--- Returns ok, remaining after admission (-1 when unlimited), ms until there
--- is room (when refused) or until the window empties (reset).
-local function lim_tpm_check(key, limit, tokens, now_s, now_ms)
+-- The buckets of the window, oldest first, as {second, requests, tokens}.
+-- Read only to compute how long a refused caller must wait.
+local function lim_buckets(L)
+  local out = {}
+  if L.o == nil then return out end
+  local fields = {}
+  for s = L.o, L.now_s do
+    fields[#fields + 1] = 'r' .. s
+    fields[#fields + 1] = 't' .. s
+  end
+  local v = redis.call('HMGET', L.key, unpack(fields))
+  for i = 1, #fields, 2 do
+    if v[i] then out[#out + 1] = {L.o + (i - 1) / 2, tonumber(v[i]) or 0, tonumber(v[i + 1]) or 0} end
+  end
+  return out
+end
+
+-- ms from now_ms until the oldest bucket leaves the window (a full window
+-- when it is empty): the "reset" of the rate-limit headers.
+local function lim_reset_ms(L, now_ms)
+  if L.o == nil then return AH_WINDOW_MS end
+  return (L.o + AH_WINDOW_SECS) * 1000 - now_ms
+end
+
+-- Can `amount` more be counted in the sums (field 2 = requests, 3 = tokens)
+-- under `limit` (0 = none)? Returns ok, remaining after it (-1 when
+-- unlimited), and ms until there is room (refused) or the reset (ok).
+local function lim_check(L, which, limit, amount, now_ms)
   if limit <= 0 then return true, -1, 0 end
-  local sum, buckets = lim_tpm_window(key, now_s)
-  if sum + tokens <= limit then
-    local reset = AH_WINDOW_MS
-    if #buckets > 0 then reset = (buckets[1][1] + 61) * 1000 - now_ms end
-    return true, limit - sum - tokens, reset
-  end
-  if tokens > limit then
-    -- larger than the whole budget: no wait makes room; say a full window
-    return false, 0, AH_WINDOW_MS
-  end
-  -- buckets leave the window oldest first: wait until enough have left
+  local sum = which == 2 and L.rs or L.ts
+  if sum + amount <= limit then return true, limit - sum - amount, lim_reset_ms(L, now_ms) end
+  if amount > limit then return false, 0, AH_WINDOW_MS end
+  -- buckets leave oldest first: wait until enough have left
   local left = sum
-  for _, b in ipairs(buckets) do
-    left = left - b[2]
-    if left + tokens <= limit then
-      return false, 0, (b[1] + 61) * 1000 - now_ms
-    end
+  for _, b in ipairs(lim_buckets(L)) do
+    left = left - b[which]
+    if left + amount <= limit then return false, 0, (b[1] + AH_WINDOW_SECS) * 1000 - now_ms end
   end
   return false, 0, AH_WINDOW_MS
 end
 
-local function lim_tpm_add(key, sec, tokens)
-  if tokens == 0 then return end
-  redis.call('HINCRBY', key, ah_int_str(sec), tokens)
-  redis.call('EXPIRE', key, 62)
-  -- more than 61 buckets: some have left the window (see lim_rpm_add)
-  if redis.call('HLEN', key) > 61 then lim_tpm_window(key, sec) end
+-- RPM: one more request under `limit`? TPM: `tokens` more under `limit`?
+local function lim_rpm_check(L, limit, now_ms) return lim_check(L, 2, limit, 1, now_ms) end
+local function lim_tpm_check(L, limit, tokens, now_ms) return lim_check(L, 3, limit, tokens, now_ms) end
+
+-- Count one request of `tokens` tokens in the current second of L.
+local function lim_add(L, tokens)
+  local s = L.now_s
+  local new_bucket = L.rn == 0
+  L.rs, L.ts, L.rn, L.tn = L.rs + 1, L.ts + tokens, L.rn + 1, L.tn + tokens
+  if L.o == nil then L.o = s end
+  local args = {'HSET', L.key, 'rs', ah_int_str(L.rs), 'ts', ah_int_str(L.ts), L.rn_f, ah_int_str(L.rn), L.tn_f, ah_int_str(L.tn)}
+  -- tr and o only when they moved (most calls in a busy second: never)
+  if L.tr ~= L.tr0 then args[#args + 1] = 'tr'; args[#args + 1] = ah_int_str(L.tr) end
+  if L.o ~= L.o0 then args[#args + 1] = 'o'; args[#args + 1] = ah_int_str(L.o) end
+  L.tr0, L.o0 = L.tr, L.o
+  redis.call(unpack(args))
+  -- the newest bucket leaves 61 s after its second began: keep the hash that long
+  if new_bucket then redis.call('EXPIRE', L.key, AH_WINDOW_SECS + 2) end
 end
 
--- TPM correction at settlement: only while the admission's bucket is still in
--- the window (afterwards it no longer counts).
-local function lim_tpm_correct(key, sec, delta)
+-- TPM correction at settlement: tokens counted at admission in second `sec`
+-- become `delta` more (or less), while that bucket is still in the window.
+local function lim_tpm_correct(scope, id, sec, delta)
   if delta == 0 or sec == nil then return end
-  if redis.call('HEXISTS', key, ah_int_str(sec)) == 1 then
-    redis.call('HINCRBY', key, ah_int_str(sec), delta)
-  end
-end
-
--- In flight: is there a free slot under `limit` (0 = none)?
-local function lim_inflight_check(key, limit, now_ms)
-  if limit <= 0 then return true end
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now_ms)
-  return redis.call('ZCARD', key) < limit
-end
-
-local function lim_inflight_add(key, lease, expiry_ms, ttl_ms)
-  redis.call('ZADD', key, expiry_ms, lease)
-  redis.call('PEXPIRE', key, ttl_ms + 60000)
+  local key = lim_key(scope, id)
+  local f = redis.call('HMGET', key, 'tr', 't' .. sec, 'ts')
+  local tr = tonumber(f[1])
+  if tr == nil or sec <= tr or f[2] == false then return end
+  redis.call('HSET', key, 't' .. sec, ah_int_str(math.max((tonumber(f[2]) or 0) + delta, 0)),
+    'ts', ah_int_str(math.max((tonumber(f[3]) or 0) + delta, 0)))
 end
 
 -- Calendar day and hour (UTC) of a Unix second, without os.date (not

@@ -75,7 +75,9 @@ end
 -- Choose one account among the parsed candidates `list` (from pick_parse)
 -- with the draw r (a number, from pick_parse_r) at time now_ms. Accounts at
 -- their own rpm/tpm limit (for `tokens` more) are skipped like cooling ones.
--- Returns the chosen id; or nil, the soonest time in ms at which a skipped
+-- Returns the chosen id and its opened window (lib/limits.lua, for lim_add;
+-- nil when the account has no limits);
+-- or nil, the soonest time in ms at which a skipped
 -- candidate may serve again (-1 when none will: all disabled, or no
 -- candidates at all), and the reason: "rate_limit_exceeded" when some
 -- candidate was skipped for its limit, else "no_available_account".
@@ -91,9 +93,12 @@ local function pick_choose(list, r, now_ms, tokens)
       -- disabled until an operator resets it: never a retry time
     elseif until_ms > now_ms then
       wait = until_ms - now_ms
-    else
-      local ok1, _, w1 = lim_rpm_check(lim_rpm_key('acct', c.id), c.rpm, now_ms)
-      local ok2, _, w2 = lim_tpm_check(lim_tpm_key('acct', c.id), c.tpm, tokens or 0, now_s, now_ms)
+    elseif c.rpm > 0 or c.tpm > 0 then
+      -- only an account with limits has (and needs) a window
+      c.lim = lim_open('acct', c.id, now_s)
+      c.lim.tpm_limited = c.tpm > 0
+      local ok1, _, w1 = lim_rpm_check(c.lim, c.rpm, now_ms)
+      local ok2, _, w2 = lim_tpm_check(c.lim, c.tpm, tokens or 0, now_ms)
       if not ok1 or not ok2 then
         limited = true
         wait = math.max(ok1 and 0 or w1, ok2 and 0 or w2)
@@ -118,10 +123,10 @@ local function pick_choose(list, r, now_ms, tokens)
   local acc = 0
   for _, c in ipairs(kept) do
     acc = acc + c.weight
-    if acc > target then return c.id end
+    if acc > target then return c.id, c.lim end
   end
   -- unreachable for r < 1 unless r * total rounded up to total
-  return kept[#kept].id
+  return kept[#kept].id, kept[#kept].lim
 end
 
 -- pick_parse, pick_parse_r and pick_choose in one call, for scripts that

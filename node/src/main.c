@@ -71,6 +71,30 @@ static void on_sweep(ah_timer_t *t)
     ah_timer_start(&w->timers, &w->sweep, w->node->opts.sweep_ms, on_sweep);
 }
 
+/* the stats: new request-log entries counted into the day/hour hashes (atomic: every node runs it) */
+#define STATS_FOLD_MAX 10000
+static void on_stats_fold(ah_timer_t *t);
+
+static void on_stats_folded(void *ud, redisReply *reply, const char *err)
+{
+    (void)err;
+    ah_worker_t *w = ud;
+    /* a full batch: more are waiting, fold again at once */
+    int more = reply != NULL && reply->type == REDIS_REPLY_INTEGER && reply->integer >= STATS_FOLD_MAX;
+    if (!w->closing)
+        ah_timer_start(&w->timers, &w->stats_fold, more ? 0 : w->node->opts.stats_fold_ms, on_stats_fold);
+}
+
+static void on_stats_fold(ah_timer_t *t)
+{
+    ah_worker_t *w = H2O_STRUCT_FROM_MEMBER(ah_worker_t, stats_fold, t);
+    char max[16];
+    snprintf(max, sizeof(max), "%d", STATS_FOLD_MAX);
+    if (ah_redis_script(w->redis, AH_SCRIPT_STATS_FOLD, 2, 3, (const char *[]){"ah:logs", "ah:stats:cursor", max}, NULL,
+                        on_stats_folded, w) != 0)
+        ah_timer_start(&w->timers, &w->stats_fold, w->node->opts.stats_fold_ms, on_stats_fold);
+}
+
 static void *worker_main(void *arg)
 {
     ah_worker_t *w = arg;
@@ -87,6 +111,7 @@ static void *worker_main(void *arg)
     if (w->index == 0) {
         ah_config_loader_start(w);
         ah_timer_start(&w->timers, &w->sweep, node->opts.sweep_ms, on_sweep);
+        ah_timer_start(&w->timers, &w->stats_fold, node->opts.stats_fold_ms, on_stats_fold);
     }
     ah_server_listen(w);
     ah_timer_start(&w->timers, &w->tick, TICK_MS, on_tick);
@@ -96,6 +121,7 @@ static void *worker_main(void *arg)
 
     if (w->index == 0) {
         ah_timer_stop(&w->timers, &w->sweep);
+        ah_timer_stop(&w->timers, &w->stats_fold);
         ah_config_loader_stop(w);
     }
     ah_log_tail_shutdown(w);

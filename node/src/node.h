@@ -48,6 +48,7 @@ typedef struct st_ah_worker_t {
     size_t in_flight;        /**< client requests being relayed */
     ah_timer_t tick;         /**< housekeeping: drain */
     ah_timer_t sweep;        /**< worker 0: settles expired holds */
+    ah_timer_t stats_fold;   /**< worker 0: folds the request log into the stats */
     int closing;
     int done;
     struct st_ah_log_tail_t *log_tail; /**< the live request-log reader and its subscribers (redis/log_tail.c); NULL until used */

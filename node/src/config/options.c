@@ -47,6 +47,7 @@ static const option_t options[] = {
     INT(h2_max_streams, "AIHUB_H2_MAX_STREAMS", "100", 1, 256, "concurrent HTTP/2 requests per connection"),
     INT(config_poll_ms, "AIHUB_CONFIG_POLL_MS", "500", 50, 60000, "how often the configuration version is checked (pub/sub also signals changes)"),
     INT(sweep_ms, "AIHUB_SWEEP_MS", "2000", 50, 600000, "how often this node settles expired credit holds and in-flight leases"),
+    INT(stats_fold_ms, "AIHUB_STATS_FOLD_MS", "1000", 50, 60000, "how often this node folds new request-log entries into the day/hour stats"),
     STR(log_level, "AIHUB_LOG_LEVEL", "info", "debug, info, warn or error"),
     INT(access_log, "AIHUB_ACCESS_LOG", "1", 0, 1, "1: one JSON line per client request on stdout"),
     STR(config_file, "AIHUB_CONFIG", "", "optional file of KEY=VALUE lines with any of these variables"),

@@ -30,6 +30,7 @@ typedef struct st_ah_options_t {
     int64_t h2_max_streams;
     int64_t config_poll_ms;
     int64_t sweep_ms;
+    int64_t stats_fold_ms;
     char log_level[16];
     int64_t access_log;
     char config_file[512];

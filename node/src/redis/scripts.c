@@ -32,6 +32,7 @@ static ah_script_t scripts[AH_SCRIPT__COUNT] = {
     [AH_SCRIPT_CREDITS] = {.name = "credits"},
     [AH_SCRIPT_USAGE_VIEW] = {.name = "usage_view"},
     [AH_SCRIPT_STATS_READ] = {.name = "stats_read"},
+[AH_SCRIPT_STATS_FOLD] = {.name = "stats_fold"},
     [AH_SCRIPT_SESSION_CREATE] = {.name = "session_create"},
     [AH_SCRIPT_SESSION_CHECK] = {.name = "session_check"},
     [AH_SCRIPT_SESSION_REFRESH] = {.name = "session_refresh"},
