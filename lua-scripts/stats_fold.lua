@@ -5,7 +5,7 @@
 -- and idempotent: folds from several nodes at once count each entry once.
 --
 -- KEYS[1]   ah:logs           the request log
--- KEYS[2]   ah:stats:cursor   id of the last entry counted
+-- KEYS[2]   ah:stats_cursor   id of the last entry counted
 -- ARGV[1]   max               most entries counted in this call (1..100000)
 -- Derived inside (documented exception): the stats hashes.
 --

@@ -77,6 +77,18 @@ local function lim_open(scope, id, now_s)
     end
   end
   if L.o == nil then L.rs, L.ts = 0, 0 end
+  if #gone > 0 then
+    -- the sums must match the buckets left even when no lim_add follows (a
+    -- refusal): else the dropped buckets would stay counted in rs/ts
+    if L.o == nil then
+      redis.call('DEL', key)
+      L.tr0, L.o0 = nil, nil
+    else
+      redis.call('HSET', key, 'rs', ah_int_str(L.rs), 'ts', ah_int_str(L.ts), 'tr', ah_int_str(L.tr),
+        'o', ah_int_str(L.o))
+      L.tr0, L.o0 = L.tr, L.o
+    end
+  end
   return L
 end
 

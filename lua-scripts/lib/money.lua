@@ -34,14 +34,14 @@ local function money_log(pairs, maxlen)
 end
 
 -- The stats: day and hour hashes folded from the request log rather than
--- written by every request. ah:stats:cursor holds the id of the last log
+-- written by every request. ah:stats_cursor holds the id of the last log
 -- entry counted; a fold counts the entries after it, at most `max`, and moves
 -- the cursor, in one atomic step, so folds from any number of nodes count
 -- each entry exactly once. Each entry adds req 1, err (status >= 400), pt,
 -- ct and cost to the totals of its day and hour, by model on both (unless
 -- unlisted = "1"), and by channel, account and user on the day.
 -- Returns the number of entries counted.
-local AH_STATS_CURSOR = 'ah:stats:cursor'
+local AH_STATS_CURSOR = 'ah:stats_cursor'
 
 local function money_stats_fold(max)
   local cursor = redis.call('GET', AH_STATS_CURSOR) or '0-0'

@@ -1,6 +1,7 @@
 // admit.lua: key, user and model checks in their documented order, the
 // choice of an account, what a success writes (hold, slots, windows, last
-// use) and that a refusal writes nothing but its log entry and stats.
+// use) and that a refusal writes nothing but its log entry (the stats are
+// folded from the log: stats_fold).
 // Limits: limits.test.mjs; holds and quota: money.test.mjs.
 
 import { test } from 'node:test';
@@ -10,8 +11,12 @@ import {
 } from './fixtures.mjs';
 
 const h = useRedis();
+const fold = () => h.run('stats_fold', ['ah:logs', 'ah:stats_cursor'], ['1000']);
+// A full RPM window of 1 for key k1 at server second `now`.
+const fullWindow = (now) => h.client.hset('ah:lim:key:k1',
+  { rs: '1', ts: '0', tr: String(now - 61), o: String(now), [`r${now}`]: '1', [`t${now}`]: '0' });
 
-// A refusal: only the log and stats may change; logged unless the key is unknown.
+// A refusal: only the log may change; logged unless the key is unknown.
 const refused = (opts, expected) =>
   refusedOnly(h.client, () => admit(h, opts), expected, { logged: expected[1] !== 'invalid_api_key' });
 
@@ -27,36 +32,54 @@ test('a valid request is admitted: account, key id and user id; last_used_at is 
   assert.equal(await h.client.hget('ah:key:h1', 'enabled'), '1');
 });
 
-test('a success writes the hold record, the lease in ah:holds and the in-flight sets, and counts every window', async () => {
-  await seedKeyAndUser(h.client, { user: { balance: '1000' } });
+test('a success writes the hold record, the lease in ah:holds, the in-flight counts, and counts every limited window', async () => {
+  await seedKeyAndUser(h.client, {
+    key: { rpm: '100', tpm: '10000', max_in_flight: '5' }, user: { balance: '1000', rpm: '100', max_in_flight: '5' },
+  });
   const t0 = await serverNowMs(h.client);
-  const reply = await admit(h, { lease: 'L1', hold: 300, tokens: 40, ttl: 30_000, requestId: 'req-9', cands: [['a', 0, 1]] });
+  const reply = await admit(h, {
+    lease: 'L1', hold: 300, tokens: 40, ttl: 30_000, requestId: 'req-9', cands: [['a', 0, 1, 0, 500]], globalTpm: 100_000,
+  });
   const t1 = await serverNowMs(h.client);
-  assert.deepEqual(reply, okReply('a'));
+  assert.equal(reply[0], 'ok');
+  assert.equal(reply[1], 'a');
   const hold = await h.client.hgetall('ah:hold:L1');
   const sec = Number(hold.tpm_sec);
   assert.ok(sec >= Math.floor(t0 / 1000) && sec <= Math.floor(t1 / 1000));
+  // tw: the TPM windows counted with a TPM limit (key, gateway; the user has only an RPM limit)
   assert.deepEqual(hold, {
     user_id: 'u1', key_id: 'k1', amount: '300', tpm_est: '40', tpm_sec: String(sec), acct_id: 'a',
-    acct_sec: String(sec), request_id: 'req-9',
+    acct_sec: String(sec), request_id: 'req-9', ifk: '1', ifu: '1', tw: 'kg',
   });
   // the hold record outlives its lease by a day, so a late settle finds it
   const pttl = await h.client.pttl('ah:hold:L1');
   assert.ok(pttl > 86_400_000 && pttl <= 86_430_000, `hold PTTL ${pttl}`);
   const expiry = Number(await h.client.zscore('ah:holds', 'L1'));
   assert.ok(expiry >= t0 + 30_000 && expiry <= t1 + 30_000, `expiry ${expiry}`);
-  for (const k of ['ah:inflight:key:k1', 'ah:inflight:user:u1']) {
-    assert.equal(Number(await h.client.zscore(k, 'L1')), expiry, k);
-  }
+  assert.equal(await h.client.hget('ah:key:h1', 'inflight'), '1');
+  assert.equal(await h.client.hget('ah:user:u1', 'inflight'), '1');
   for (const scope of ['key:k1', 'user:u1', 'global:all', 'acct:a']) {
-    const score = Number(await h.client.zscore(`ah:rpm:${scope}`, 'L1'));
-    assert.ok(score >= t0 && score <= t1, `rpm ${scope} score ${score}`);
-    assert.deepEqual(await h.client.hgetall(`ah:tpm:${scope}`), { [sec]: '40' }, `tpm ${scope}`);
-    assert.ok(await h.client.pttl(`ah:rpm:${scope}`) > 0, 'rate windows expire');
-    assert.ok(await h.client.ttl(`ah:tpm:${scope}`) > 0, 'token windows expire');
+    const w = await h.client.hgetall(`ah:lim:${scope}`);
+    assert.equal(w[`r${sec}`], '1', `${scope} request bucket`);
+    assert.equal(w[`t${sec}`], '40', `${scope} token bucket`);
+    assert.equal(w.rs, '1', scope);
+    assert.equal(w.ts, '40', scope);
+    assert.equal(w.o, String(sec), scope);
+    const ttl = await h.client.ttl(`ah:lim:${scope}`);
+    assert.ok(ttl > 60 && ttl <= 63, `${scope} window TTL ${ttl}`);
   }
   // a success writes no log entry (settle does)
   assert.equal(await h.client.exists('ah:logs'), 0);
+});
+
+test('without limits a success counts nothing: no window, no in-flight count, no account bucket in the hold', async () => {
+  await seedKeyAndUser(h.client);
+  assert.deepEqual(await admit(h, { lease: 'L2', tokens: 40, cands: [['a', 0, 1]] }), okReply('a'));
+  assert.deepEqual(await h.client.keys('ah:lim:*'), []);
+  assert.equal(await h.client.hexists('ah:key:h1', 'inflight'), 0);
+  assert.equal(await h.client.hexists('ah:user:u1', 'inflight'), 0);
+  const hold = await h.client.hgetall('ah:hold:L2');
+  assert.deepEqual([hold.ifk, hold.ifu, hold.tw, hold.acct_sec], ['0', '0', '', undefined]);
 });
 
 test('invalid_api_key: missing, disabled, not enabled, expired key; not logged', async () => {
@@ -140,7 +163,7 @@ test('no_available_account refuses without touching the key, the user or the acc
   assert.equal(await h.client.hget('ah:user:u1', 'balance'), '500');
 });
 
-test('a refusal of a known key: one log entry with the documented fields, one error in the stats', async () => {
+test('a refusal of a known key: one log entry with the documented fields, folded into the stats as one error', async () => {
   await seedKeyAndUser(h.client, { key: { models: '["x"]' } });
   const now = await serverNowS(h.client);
   await refused({ model: 'gpt-4o', requestId: 'rq-7', stream: '1', clientIp: '192.0.2.4' }, ['err', 'model_not_allowed']);
@@ -149,8 +172,11 @@ test('a refusal of a known key: one log entry with the documented fields, one er
   assert.ok(t >= now && t <= now + 2, `time ${entry.time}`);
   assert.deepEqual({ ...entry, time: 'x' }, {
     time: 'x', request_id: 'rq-7', user_id: 'u1', key_id: 'k1', model: 'gpt-4o', status: '403', stream: '1',
-    attempts: '0', cost: '0', unpaid: '0', error: 'model_not_allowed', client_ip: '192.0.2.4',
+    attempts: '0', cost: '0', unpaid: '0', error: 'model_not_allowed', client_ip: '192.0.2.4', unlisted: '0',
   });
+  // the refusal wrote no stats itself: they come from the log
+  assert.deepEqual(await h.client.keys('ah:stats:*'), []);
+  assert.equal(await fold(), 1);
   const [day, hour] = calIds(t);
   assert.deepEqual(await h.client.hgetall(`ah:stats:d:${day}`),
     { req: '1', err: '1', 'm:gpt-4o:req': '1', 'm:gpt-4o:err': '1', 'u:u1:req': '1', 'u:u1:err': '1' });
@@ -171,7 +197,11 @@ test('a refusal of a known key: one log entry with the documented fields, one er
   const statuses = (await logs(h.client)).map((e) => [e.error, e.status]);
   assert.deepEqual(statuses, [['model_not_allowed', '403'], ['model_not_found', '404'],
     ['no_available_account', '503'], ['insufficient_quota', '429'], ['user_disabled', '403']]);
+  // a model no channel serves is "unlisted": no model dimension for it
+  assert.deepEqual((await logs(h.client)).map((e) => e.unlisted), ['0', '1', '0', '0', '0']);
+  assert.equal(await fold(), 4);
   assert.equal(await h.client.hget(`ah:stats:d:${day}`, 'err'), '5');
+  assert.equal(await h.client.hget(`ah:stats:d:${day}`, 'm:gpt-4o:err'), '4');
 });
 
 test('the request log is capped near log_max', async () => {
@@ -195,20 +225,20 @@ test('checks run in the documented order', async () => {
   for (const [code, seed] of rows) {
     await h.client.flushall();
     await seedKeyAndUser(h.client, seed);
-    await h.client.zadd('ah:rpm:key:k1', now * 1000, 'earlier');
+    await fullWindow(now);
     await refused({ cands: [], hold: 5 }, ['err', code]);
   }
   // model_not_found before the limits
   await h.client.flushall();
   await seedKeyAndUser(h.client, { key: { models: '["gpt-4o"]', ...limited } });
-  await h.client.zadd('ah:rpm:key:k1', now * 1000, 'earlier');
+  await fullWindow(now);
   await refused({ cands: [], hold: 5 }, ['err', 'model_not_found']);
   // the limits before the quota
   await h.client.hset(acctKey('a'), 'disabled', '1');
   const reply = await admit(h, { hold: 5 });
   assert.deepEqual(reply.slice(0, 2), ['err', 'rate_limit_exceeded']);
   // the quota (spend limit first, then balance) before the account choice
-  await h.client.del('ah:rpm:key:k1');
+  await h.client.del('ah:lim:key:k1');
   await refused({ hold: 5 }, ['err', 'insufficient_quota', 0, 'spend_limit']);
   await h.client.hdel('ah:key:h1', 'spend_limit_monthly');
   await refused({ hold: 5 }, ['err', 'insufficient_quota', 0, 'balance']);

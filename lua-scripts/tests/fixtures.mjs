@@ -228,28 +228,53 @@ export async function rejectsUnchanged(client, call, re) {
   assert.deepEqual(await dumpDb(client), before, 'a malformed call must not write');
 }
 
-// The keys a refusal of admit may write: the request log and the stats.
-const REFUSAL_WRITES = /^ah:(logs$|stats:)/;
-
 /**
  * Run an admit `call` expected to be refused with `expected` (the reply, or
- * a function that checks it): nothing but the request log and the stats may
- * change. With
- * `logged` (a refusal of a known key), exactly one log entry must have been
- * appended, whose error is the refusal's code; without it, none.
+ * a function that checks it). A refusal counts nothing: it may append its
+ * log entry and drop buckets that left a rate window (ah:lim:*, a second at
+ * most server now - 61 s), keeping that window's rs, ts, tr and o true to the
+ * buckets left (or deleting the window when none is left); every other key,
+ * and every bucket it keeps, stays as it was. With `logged` (a refusal of a
+ * known key), exactly one log entry must have been appended, whose error is
+ * the refusal's code; without it, none.
  */
 export async function refusedOnly(client, call, expected, { logged = true } = {}) {
-  const strip = (db) => Object.fromEntries(Object.entries(db).filter(([k]) => !REFUSAL_WRITES.test(k)));
   const before = await dumpDb(client);
   const nlog = await client.xlen('ah:logs');
   const reply = await call();
+  const t1 = await serverNowMs(client);
   if (typeof expected === 'function') {
     assert.equal(reply[0], 'err', `expected a refusal, got ${JSON.stringify(reply)}`);
     expected(reply);
   } else {
     assert.deepEqual(reply, expected);
   }
-  assert.deepEqual(strip(await dumpDb(client)), strip(before), 'a refusal must write nothing but its log entry and stats');
+  const after = await dumpDb(client);
+  const isLim = (k) => k.startsWith('ah:lim:');
+  const strip = (db) => Object.fromEntries(Object.entries(db).filter(([k]) => k !== 'ah:logs' && !isLim(k)));
+  assert.deepEqual(strip(after), strip(before), 'a refusal must write nothing but its log entry');
+  const lastGone = Math.floor(t1 / 1000) - 61;
+  for (const k of new Set([...Object.keys(before), ...Object.keys(after)].filter(isLim))) {
+    assert.ok(before[k], `a refusal must not create the window ${k}`);
+    const b = before[k].hash;
+    const a = after[k]?.hash;
+    const bucketsOf = (hash) => Object.keys(hash ?? {}).filter((f) => BUCKET_FIELD.test(f));
+    for (const f of bucketsOf(a)) assert.equal(a[f], b[f], `${k} ${f}: a refusal must not count`);
+    const dropped = bucketsOf(b).filter((f) => a?.[f] === undefined);
+    for (const f of dropped) {
+      assert.ok(Number(f.slice(1)) <= lastGone, `${k} ${f}: a refusal dropped a bucket still in the window`);
+    }
+    if (a === undefined) continue; // the whole window left (or was reset)
+    if (dropped.length === 0) {
+      assert.deepEqual(a, b, `${k}: nothing dropped, so nothing may change`);
+      continue;
+    }
+    const lost = (p) => dropped.filter((f) => f[0] === p).reduce((x, f) => x + Number(b[f]), 0);
+    assert.equal(Number(a.rs), Number(b.rs) - lost('r'), `${k}: rs must lose exactly the dropped requests`);
+    assert.equal(Number(a.ts), Number(b.ts) - lost('t'), `${k}: ts must lose exactly the dropped tokens`);
+    assert.ok(Number(a.tr) <= lastGone, `${k}: tr ${a.tr} past the window`);
+    await checkWindow(client, k);
+  }
   const entries = await readStream(client, 'ah:logs');
   if (logged) {
     assert.equal(entries.length, nlog + 1, 'a refusal of a known key appends one log entry');
@@ -258,6 +283,124 @@ export async function refusedOnly(client, call, expected, { logged = true } = {}
     assert.equal(entries.length, nlog, 'no log entry expected');
   }
   return reply;
+}
+
+// --- rate windows (lib/limits.lua) ---------------------------------------
+
+/** The window of a limiter: ah:lim:<scope>:<id>. */
+export const limKey = (scope, id) => `ah:lim:${scope}:${id}`;
+
+const BUCKET_FIELD = /^[rt]-?\d+$/;
+
+/**
+ * Wait (at most 3 s) until the server's clock is early in a second
+ * (ms % 1000 < maxMs) and return it in unix ms, so that a test planting
+ * buckets relative to this second runs its next calls in the same second.
+ */
+export async function earlyInSecond(client, maxMs = 300) {
+  const deadline = Date.now() + 3000;
+  for (;;) {
+    const now = await serverNowMs(client);
+    if (now % 1000 < maxMs) return now;
+    assert.ok(Date.now() < deadline, 'the server clock never came early in a second');
+    await sleep(1000 - (now % 1000) + 5);
+  }
+}
+
+/**
+ * Plant window `key` as lib/limits.lua would leave it: `buckets` are
+ * [second, requests, tokens] with seconds relative to `at` (default: the
+ * server's current second); rs and ts are their sums, o the oldest; tr (an
+ * absolute second) defaults to the lower of at - 61 and just below the
+ * oldest bucket. The window gets a TTL of `ttl` s. Replaces any earlier
+ * state; returns `at`.
+ */
+export async function plantWindow(client, key, buckets, { at, tr, ttl = 63 } = {}) {
+  const s = at ?? await serverNowS(client);
+  const secs = buckets.map(([rel]) => s + rel);
+  const oldest = secs.length ? Math.min(...secs) : null;
+  const fields = {
+    rs: String(buckets.reduce((x, [, r]) => x + r, 0)),
+    ts: String(buckets.reduce((x, [, , t]) => x + t, 0)),
+    tr: String(tr ?? Math.min(s - 61, oldest === null ? Infinity : oldest - 1)),
+  };
+  if (oldest !== null) fields.o = String(oldest);
+  for (const [rel, r, t] of buckets) {
+    fields[`r${s + rel}`] = String(r);
+    fields[`t${s + rel}`] = String(t);
+  }
+  await client.del(key);
+  await client.hset(key, fields);
+  await client.expire(key, ttl);
+  return s;
+}
+
+/**
+ * Read window `key`: null when absent, else {rs, ts, tr, o, buckets, pttl}
+ * with buckets [[second, requests, tokens], ...] oldest first (o null when
+ * absent). With `rel`, seconds (tr, o and the buckets') are given relative
+ * to that second.
+ */
+export async function readWindow(client, key, rel = 0) {
+  const hash = await client.hgetall(key);
+  if (Object.keys(hash).length === 0) return null;
+  const secs = [...new Set(Object.keys(hash).filter((f) => BUCKET_FIELD.test(f)).map((f) => Number(f.slice(1))))]
+    .sort((x, y) => x - y);
+  const num = (v) => (v === undefined ? undefined : Number(v));
+  return {
+    rs: num(hash.rs), ts: num(hash.ts), tr: num(hash.tr) - rel, o: hash.o === undefined ? null : Number(hash.o) - rel,
+    buckets: secs.map((sec) => [sec - rel, num(hash[`r${sec}`]), num(hash[`t${sec}`])]),
+    pttl: await client.pttl(key),
+  };
+}
+
+/**
+ * Check the invariant of window `key` and return it (readWindow): only the
+ * fields rs, ts, tr, o and buckets; every bucket has both fields, at least one
+ * request, lies after tr and not in the future; rs and ts are the sums of the
+ * buckets; o is the oldest bucket's second (absent iff there is none); the
+ * window expires, and not before its newest bucket leaves ((newest + 61) s).
+ */
+export async function checkWindow(client, key) {
+  const nowMs = await serverNowMs(client);
+  const hash = await client.hgetall(key);
+  const w = await readWindow(client, key);
+  assert.ok(w, `window ${key} missing`);
+  const where = `${key} ${JSON.stringify(hash)}`;
+  for (const f of Object.keys(hash)) {
+    assert.ok(['rs', 'ts', 'tr', 'o'].includes(f) || BUCKET_FIELD.test(f), `${where}: unknown field ${f}`);
+  }
+  for (const f of ['rs', 'ts', 'tr']) assert.match(hash[f] ?? '', /^-?\d+$/, `${where}: ${f}`);
+  for (const [sec, r, t] of w.buckets) {
+    assert.ok(Number.isInteger(r) && r >= 1, `${where}: r${sec} must count at least one request`);
+    assert.ok(Number.isInteger(t) && t >= 0, `${where}: t${sec} must be an integer >= 0`);
+    assert.ok(sec > w.tr, `${where}: bucket ${sec} at or before tr ${w.tr}`);
+    assert.ok(sec <= Math.floor(nowMs / 1000), `${where}: bucket ${sec} in the future`);
+  }
+  assert.equal(w.rs, w.buckets.reduce((x, [, r]) => x + r, 0), `${where}: rs is not the sum of the buckets`);
+  assert.equal(w.ts, w.buckets.reduce((x, [, , t]) => x + t, 0), `${where}: ts is not the sum of the buckets`);
+  assert.equal(w.o, w.buckets.length ? w.buckets[0][0] : null, `${where}: o is not the oldest bucket`);
+  assert.ok(w.pttl > 0, `${where}: the window must expire (PTTL ${w.pttl})`);
+  if (w.buckets.length) {
+    const newest = w.buckets.at(-1)[0];
+    // nowMs was read before the PTTL: allow the time between the two reads
+    assert.ok(nowMs + w.pttl >= (newest + 61) * 1000 - 50, `${where}: expires before its newest bucket leaves`);
+  }
+  return w;
+}
+
+/**
+ * Check every window in the database (checkWindow) and that none of the
+ * retired keys (ah:rpm:*, ah:tpm:*, ah:inflight:*) exists; returns the
+ * windows' keys, sorted.
+ */
+export async function checkWindows(client) {
+  for (const old of ['ah:rpm:*', 'ah:tpm:*', 'ah:inflight:*']) {
+    assert.deepEqual(await client.keys(old), [], `no ${old} keys any more`);
+  }
+  const keys = (await client.keys('ah:lim:*')).sort();
+  for (const k of keys) await checkWindow(client, k);
+  return keys;
 }
 
 /** A flat [field, value, ...] reply as an object. */

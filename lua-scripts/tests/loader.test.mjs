@@ -16,7 +16,7 @@ const h = useRedis();
 const REQUIRED_SCRIPTS = [
   'account_reset', 'account_states', 'admit', 'channel_delete', 'config_delete', 'config_put',
   'config_read', 'config_set', 'credits', 'failover', 'key_check', 'key_create', 'key_delete',
-  'key_update', 'record_get', 'record_put', 'records_list', 'renew', 'settle', 'stats_read',
+  'key_update', 'record_get', 'record_put', 'records_list', 'renew', 'settle', 'stats_fold', 'stats_read',
   'sweep', 'usage_view', 'user_delete',
 ];
 const ALL_SCRIPTS = scriptNames();

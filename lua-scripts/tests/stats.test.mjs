@@ -1,6 +1,7 @@
-// The request log and the day/hour stats: what settle appends and adds up,
-// the calendar ids they are filed under (cal_ids in lib/limits.lua), and the
-// read-only scripts over them: stats_read and usage_view.
+// The request log and the day/hour stats: what settle appends, how
+// stats_fold adds the log up into the stats (exactly once per entry), the
+// calendar ids they are filed under (cal_ids in lib/limits.lua), and the
+// scripts that read them: stats_read and usage_view (both fold first).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -37,7 +38,12 @@ function expectedStats(requests) {
   return out;
 }
 
+const fold = (max = 1000, client = h.client) =>
+  client.evalsha(h.shas.stats_fold, 2, 'ah:logs', 'ah:stats_cursor', String(max));
+
+// Folds what the log holds, then returns every stats hash.
 async function statsNow() {
+  await fold();
   const out = {};
   for (const k of (await h.client.keys('ah:stats:*')).sort()) out[k] = await h.client.hgetall(k);
   return out;
@@ -75,7 +81,7 @@ test('settle appends the request log entry with the documented fields', async ()
   assert.deepEqual([last.user_id, last.key_id, last.status, last.request_id], ['', '', '499', 'rq-Q']);
 });
 
-test('settle adds req, err, pt, ct and cost to the day and hour stats, totals and by dimension', async () => {
+test('the fold adds req, err, pt, ct and cost of settled requests to the day and hour stats, totals and by dimension', async () => {
   await seedKeyAndUser(h.client);
   await credits(h, 'u1', 100_000, 'seed');
   const done = [];
@@ -117,6 +123,89 @@ test('stats without a user; after a failover the account dimension is the one th
   const t2 = Number((await logs(h.client)).at(-1).time);
   expected.push({ time: t2, model: 'm', channel: 'ch', account: 'b', user: 'u1', req: 1, err: 0, pt: 2, ct: 0, cost: 0 });
   assert.deepEqual(await statsNow(), expectedStats(expected));
+});
+
+test('stats_fold counts each log entry once, in batches of at most max, and moves its cursor', async () => {
+  await seedKeyAndUser(h.client);
+  const expected = [];
+  for (let i = 0; i < 7; i++) {
+    await settle(h, 'a', { lease: `n${i}`, cost: i, pt: 1, ct: 2, model: 'm', channel: 'c' });
+    expected.push({ time: Number((await logs(h.client)).at(-1).time), model: 'm', channel: 'c', account: 'a', user: '',
+      req: 1, err: 0, pt: 1, ct: 2, cost: i });
+  }
+  assert.deepEqual(await h.client.keys('ah:stats:*'), [], 'settle writes no stats itself');
+  assert.equal(await fold(3), 3);
+  assert.equal(await fold(3), 3);
+  assert.equal(await fold(3), 1);
+  assert.equal(await unchanged(h.client, () => fold(3)), 0, 'nothing new: nothing written');
+  const [[lastId]] = await h.client.xrevrange('ah:logs', '+', '-', 'COUNT', 1);
+  assert.equal(await h.client.get('ah:stats_cursor'), lastId);
+  assert.deepEqual(await statsNow(), expectedStats(expected));
+  const ttls = await Promise.all(Object.keys(await statsNow()).map((k) => h.client.ttl(k)));
+  assert.ok(ttls.every((t) => t > 7 * 86400), `stats expire after days: ${ttls}`);
+});
+
+test('folds from two connections at once count every entry exactly once', async () => {
+  await seedKeyAndUser(h.client);
+  const xs = [];
+  for (let i = 0; i < 50; i++) xs.push(settle(h, 'a', { lease: `c${i}`, cost: 10, model: 'm', channel: 'c' }));
+  await Promise.all(xs);
+  const other = h.redis.newClient();
+  const counted = await Promise.all([fold(7), fold(7, other), fold(7), fold(7, other), fold(100), fold(100, other)]);
+  let rest = 0;
+  while ((rest = await fold(7)) > 0) counted.push(rest);
+  assert.equal(counted.reduce((x, y) => x + y, 0), 50);
+  // over every day hash (the run may straddle midnight): 50 requests, 500 in cost
+  const days = Object.entries(await statsNow()).filter(([k]) => k.startsWith('ah:stats:d:')).map(([, v]) => v);
+  assert.equal(days.reduce((x, d) => x + Number(d.req), 0), 50);
+  assert.equal(days.reduce((x, d) => x + Number(d.cost), 0), 500);
+  other.disconnect();
+});
+
+test('entries trimmed from the log before a fold are skipped, not an error', async () => {
+  await seedKeyAndUser(h.client);
+  for (let i = 0; i < 5; i++) await settle(h, 'a', { lease: `t${i}`, cost: 1, model: 'm', channel: 'c' });
+  assert.equal(await fold(2), 2);
+  // the next three leave the log unfolded (MAXLEN = 0 trims all)
+  await h.client.xtrim('ah:logs', 'MAXLEN', 0);
+  await settle(h, 'a', { lease: 't5', cost: 1, model: 'm', channel: 'c' });
+  assert.equal(await fold(), 1);
+  const stats = await statsNow();
+  const total = Object.entries(stats).filter(([k]) => k.startsWith('ah:stats:d:')).reduce((x, [, v]) => x + Number(v.req), 0);
+  assert.equal(total, 3);
+});
+
+test('stats_fold rejects malformed calls and writes nothing', async () => {
+  for (const [keys, args, re] of [
+    [['ah:logs', 'ah:stats_cursor'], ['0'], /max must be 1\.\.100000/],
+    [['ah:logs', 'ah:stats_cursor'], ['100001'], /max must be 1\.\.100000/],
+    [['ah:logs', 'ah:stats_cursor'], ['x'], /max must be a decimal integer/],
+    [['ah:logs', 'ah:other'], ['10'], /KEYS must be ah:logs and ah:stats_cursor/],
+    [['ah:logs'], ['10'], /expected 2 KEYS, got 1/],
+  ]) {
+    await rejectsUnchanged(h.client, () => h.run('stats_fold', keys, args), re);
+  }
+});
+
+test('stats_read and usage_view fold first: what they report includes every settled request', async () => {
+  await seedKeyAndUser(h.client);
+  await credits(h, 'u1', 1000, 'seed');
+  await admit(h, { lease: 'U1', hold: 100 });
+  await settle(h, 'a', { lease: 'U1', cost: 42, model: 'm', channel: 'c' });
+  const [day] = calIds(Number((await logs(h.client)).at(-1).time));
+  const [flat] = await h.run('stats_read', [`ah:stats:d:${day}`], []);
+  const read = Object.fromEntries(flat.reduce((acc, v, i) => (i % 2 ? acc.at(-1).push(v) : acc.push([v]), acc), []));
+  assert.equal(read.req, '1');
+  assert.equal(read.cost, '42');
+  await admit(h, { lease: 'U2', hold: 100 });
+  await settle(h, 'a', { lease: 'U2', cost: 8, model: 'm', channel: 'c' });
+  const [ok, json] = await h.run('usage_view', ['ah:key:h1'], ['0', '10']);
+  assert.equal(ok, 'ok');
+  const body = JSON.parse(json);
+  if (calIds(Number((await logs(h.client)).at(-1).time))[0] === day) {
+    assert.equal(body.user.spent_today, 50);
+    assert.equal(body.user.requests_today, 2);
+  }
 });
 
 // cal_ids through a wrapper script built like the others (lib + body).

@@ -90,7 +90,7 @@ static void on_stats_fold(ah_timer_t *t)
     ah_worker_t *w = H2O_STRUCT_FROM_MEMBER(ah_worker_t, stats_fold, t);
     char max[16];
     snprintf(max, sizeof(max), "%d", STATS_FOLD_MAX);
-    if (ah_redis_script(w->redis, AH_SCRIPT_STATS_FOLD, 2, 3, (const char *[]){"ah:logs", "ah:stats:cursor", max}, NULL,
+    if (ah_redis_script(w->redis, AH_SCRIPT_STATS_FOLD, 2, 3, (const char *[]){"ah:logs", "ah:stats_cursor", max}, NULL,
                         on_stats_folded, w) != 0)
         ah_timer_start(&w->timers, &w->stats_fold, w->node->opts.stats_fold_ms, on_stats_fold);
 }

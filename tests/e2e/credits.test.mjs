@@ -115,8 +115,9 @@ test('TPM on a key: admission counts the estimate, settlement corrects it to the
   assert.ok(statuses.slice(firstRefusal).every((x) => x === 429), `refused from then on: ${statuses}`);
   // the window now holds the actual tokens of what was admitted, not the estimates (once the last settle landed)
   await waitFor(async () => {
-    const buckets = await s.redis.client.hgetall(`ah:tpm:key:${key.id}`);
-    return Object.values(buckets).reduce((a, v) => a + Number(v), 0) === used;
+    const w = await s.redis.client.hgetall(`ah:lim:key:${key.id}`);
+    const buckets = Object.entries(w).filter(([f]) => /^t\d+$/.test(f));
+    return Number(w.ts) === used && buckets.reduce((a, [, v]) => a + Number(v), 0) === used;
   }, { what: `the TPM window to hold the ${used} tokens used` });
   const r = await chat(s.node.url, secret, msg('m-free'));
   assert.equal(r.body.error.code, 'rate_limit_exceeded');
@@ -132,7 +133,7 @@ test('user RPM applies across the user\'s keys; global RPM from settings applies
 
   await ok(s.admin('PUT', '/api/settings', { global_rpm: 5 }));
   await waitConfig(s);
-  await s.redis.client.del('ah:rpm:global:all');
+  await s.redis.client.del('ah:lim:global:all');
   const { secret: a } = await addUserKey(s);
   const { secret: b } = await addUserKey(s);
   const g = [];

@@ -68,7 +68,8 @@ test('RPM 30 on a key: 100 concurrent requests across the nodes, exactly 30 succ
   assert.equal(limited.length, 70);
   assert.equal(limited[0].body.error.type, 'rate_limit_error');
   const ra = Number(limited[0].headers.get('retry-after'));
-  assert.ok(ra >= 1 && ra <= 60, `Retry-After ${ra}`);
+  // a request counts until 61 s after its second began (1-second buckets)
+  assert.ok(ra >= 1 && ra <= 61, `Retry-After ${ra}`);
   const good = results.find((r) => r.status === 200);
   assert.equal(good.headers.get('x-ratelimit-limit-requests'), '30');
   assert.ok(Number(good.headers.get('x-ratelimit-remaining-requests')) < 30);
@@ -121,7 +122,8 @@ test('a node killed with SIGKILL during streams: after the lease, credited = bal
   const { user, key, secret } = await addUserKey(s, { max_in_flight: 10 }, { balance: 1_000_000 });
   await s.mock.behave({ key: '*', chunks: 100, chunk_delay_ms: 100 });
   const streams = Array.from({ length: 3 }, () => chat(victim.url, secret, msg({ stream: true, max_tokens: 100 })).catch(() => null));
-  await waitFor(async () => (await s.redis.client.zcard(`ah:inflight:key:${key.id}`)) === 3, { what: 'three streams admitted' });
+  const inFlight = async () => Number(await s.redis.client.hget(`ah:key:${await s.redis.client.get(`ah:keyid:${key.id}`)}`, 'inflight'));
+  await waitFor(async () => (await inFlight()) === 3, { what: 'three streams admitted' });
   const mid = await userState(user.id);
   assert.equal(mid.held, 300);
   invariant(mid);
@@ -131,8 +133,7 @@ test('a node killed with SIGKILL during streams: after the lease, credited = bal
   const u = await userState(user.id);
   invariant(u);
   assert.equal(u.balance, 1_000_000, 'an expired hold is refunded in full');
-  assert.equal(await s.redis.client.zcard(`ah:inflight:key:${key.id}`), 0);
-  assert.equal(await s.redis.client.zcard(`ah:inflight:user:${user.id}`), 0);
+  assert.equal(await inFlight(), 0, 'the sweep freed the dead node\'s slots');
   await s.mock.clear();
   await ok(s.admin('PUT', '/api/settings', { hold_ttl_s: 600 }));
   s.nodes.splice(s.nodes.indexOf(victim), 1);

@@ -1,13 +1,13 @@
 // The hot path's promise: a successful request costs exactly two Redis script
 // calls (admit and settle), counted by Redis itself (INFO commandstats), with
-// the node's background work (sweep) pushed out of the measured window.
+// the node's background work (sweep, stats fold) pushed out of the measured window.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, addChannel, addUserKey, waitConfig, chat, ok, sleep } from '../lib/stack.mjs';
 
 let s;
 before(async () => {
-  s = await startStack({ env: { AIHUB_SWEEP_MS: '600000', AIHUB_CONFIG_POLL_MS: '60000' } });
+  s = await startStack({ env: { AIHUB_SWEEP_MS: '600000', AIHUB_CONFIG_POLL_MS: '60000', AIHUB_STATS_FOLD_MS: '60000' } });
   await addChannel(s, { name: 'rt', models: ['rt-gpt'] });
   await ok(s.admin('PUT', '/api/prices', { 'rt-gpt': { input: 1, output: 2 } }));
   await waitConfig(s);
