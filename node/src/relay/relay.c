@@ -55,30 +55,36 @@ void ah_relay_reply_error(ah_relay_t *r, int status, const char *type, const cha
     ah_reply_error_as(r->super.req, r->client_fmt, status, type, code, msg, retry_after_s);
 }
 
+/* the access-log line: one JSON record, written field by field (no jansson on this path); no secrets in it */
 static void write_log(ah_relay_t *r, int64_t latency_ms)
 {
     if (!r->w->node->opts.access_log)
         return;
     const ah_account_t *a = r->cur != NULL ? r->cur->account : NULL;
-    json_t *line = json_pack("{s:s, s:s, s:s%, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:i, s:b, s:i, s:I, s:I, s:I, s:I, s:I}",
-                             "level", "info", "module", "access", "request_id", r->request_id.base, r->request_id.len, "model", r->model,
-                             "upstream_model", r->cur != NULL ? r->cur->upstream_model : NULL, "channel_id",
-                             a != NULL ? a->channel->id : NULL, "account_id", a != NULL ? a->id : NULL, "key_id", r->key_id,
-                             "user_id", r->user_id, "status", r->final_status, "stream", r->stream, "attempts", r->attempts,
-                             "latency_ms", (json_int_t)latency_ms, "first_byte_ms",
-                             (json_int_t)(r->t_first_byte != 0 ? (int64_t)(r->t_first_byte - r->t_start) : -1), "prompt_tokens",
-                             (json_int_t)r->prompt_tokens, "cached_tokens", (json_int_t)r->cached_tokens, "completion_tokens",
-                             (json_int_t)r->completion_tokens);
-    if (line == NULL)
-        return;
-    json_object_set_new(line, "cost", json_integer(r->cost));
+    ah_log_rec_t rec;
+    ah_log_rec_begin(&rec, AH_LOG_INFO, "access");
+    ah_log_rec_strn(&rec, "request_id", r->request_id.base, r->request_id.len);
+    ah_log_rec_str(&rec, "model", r->model);
+    ah_log_rec_str(&rec, "upstream_model", r->cur != NULL ? r->cur->upstream_model : NULL);
+    ah_log_rec_str(&rec, "channel_id", a != NULL ? a->channel->id : NULL);
+    ah_log_rec_str(&rec, "account_id", a != NULL ? a->id : NULL);
+    ah_log_rec_str(&rec, "key_id", r->key_id);
+    ah_log_rec_str(&rec, "user_id", r->user_id);
+    ah_log_rec_int(&rec, "status", r->final_status);
+    ah_log_rec_bool(&rec, "stream", r->stream);
+    ah_log_rec_int(&rec, "attempts", r->attempts);
+    ah_log_rec_int(&rec, "latency_ms", latency_ms);
+    ah_log_rec_int(&rec, "first_byte_ms", r->t_first_byte != 0 ? (int64_t)(r->t_first_byte - r->t_start) : -1);
+    ah_log_rec_int(&rec, "prompt_tokens", r->prompt_tokens);
+    ah_log_rec_int(&rec, "cached_tokens", r->cached_tokens);
+    ah_log_rec_int(&rec, "completion_tokens", r->completion_tokens);
+    ah_log_rec_int(&rec, "cost", r->cost);
     if (r->usage_estimated)
-        json_object_set_new(line, "tokens_estimated", json_true());
+        ah_log_rec_bool(&rec, "tokens_estimated", 1);
     if (r->error[0] != '\0')
-        json_object_set_new(line, "error", json_string(r->error));
-    json_object_set_new(line, "client_ip", json_string(r->client_ip));
-    ah_log_json(line);
-    json_decref(line);
+        ah_log_rec_str(&rec, "error", r->error);
+    ah_log_rec_str(&rec, "client_ip", r->client_ip);
+    ah_log_rec_end(&rec);
 }
 
 /* settlement: one script call, not waited for (the client has its answer) */
