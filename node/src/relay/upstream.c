@@ -7,6 +7,7 @@
  * forwarded as they come, with back-pressure), and the end of the transfer.
  */
 #include <string.h>
+#include "aihub/json_scan.h"
 #include "aihub/log.h"
 #include "http/buffer.h"
 #include "relay/relay_internal.h"
@@ -242,6 +243,31 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
     return len;
 }
 
+/*
+ * The usage of a non-streaming answer passed through as it is. Only its usage
+ * member is parsed when ah_json_scan_member vouches for the whole text (it
+ * refuses whatever jansson might read differently); otherwise the whole
+ * answer is parsed as before, so a malformed one still counts as no usage.
+ */
+static void take_answer_usage(ah_relay_t *r)
+{
+    const char *member = ah_translate_usage_member(r->up_fmt), *val;
+    size_t vlen;
+    json_error_t jerr;
+    ah_usage_t u = {0};
+    int found = ah_json_scan_member(r->respbody->bytes, r->respbody->size, member, &val, &vlen);
+    if (found == AH_JSON_SCAN_UNSURE) {
+        json_t *resp = json_loadb(r->respbody->bytes, r->respbody->size, 0, &jerr);
+        ah_translate_usage(r->up_fmt, resp, &u);
+        json_decref(resp);
+    } else if (found == AH_JSON_SCAN_FOUND) {
+        json_t *usage = json_loadb(val, vlen, JSON_DECODE_ANY, &jerr);
+        ah_translate_usage_value(r->up_fmt, usage, &u);
+        json_decref(usage);
+    }
+    take_usage(r, &u);
+}
+
 static void send_stream_error(ah_relay_t *r, const char *message)
 {
     char buf[1024];
@@ -271,15 +297,16 @@ static void finish_success(ah_relay_t *r, CURLcode result)
         ah_relay_finish(r, "ok");
         return;
     }
-    json_error_t jerr;
-    json_t *resp = json_loadb(r->respbody->bytes, r->respbody->size, 0, &jerr);
-    ah_usage_t u = {0};
-    ah_translate_usage(r->up_fmt, resp, &u);
-    take_usage(r, &u);
     if (r->up_fmt == r->client_fmt) {
+        take_answer_usage(r);
         ah_relay_commit(r, "application/json", r->respbody->size);
         ah_relay_write(r, r->respbody->bytes, r->respbody->size);
     } else {
+        json_error_t jerr;
+        json_t *resp = json_loadb(r->respbody->bytes, r->respbody->size, 0, &jerr);
+        ah_usage_t u = {0};
+        ah_translate_usage(r->up_fmt, resp, &u);
+        take_usage(r, &u);
         char err[256];
         json_t *out = resp != NULL ? ah_translate_response(r->up_fmt, r->client_fmt, resp, r->model, err, sizeof(err)) : NULL;
         if (out == NULL) {
@@ -295,8 +322,8 @@ static void finish_success(ah_relay_t *r, CURLcode result)
         ah_relay_write(r, text, tlen);
         free(text);
         json_decref(out);
+        json_decref(resp);
     }
-    json_decref(resp);
     ah_relay_end(r);
     ah_relay_finish(r, "ok");
 }
