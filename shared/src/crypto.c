@@ -11,13 +11,16 @@
 #include "aihub/crypto.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/core_names.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include "aihub/base64.h"
@@ -86,12 +89,67 @@ void ah_crypto_derive(const uint8_t *master, size_t len, const char *label, uint
         fatal("HMAC-SHA256");
 }
 
+/*
+ * HMAC-SHA256 keyed once per thread: HMAC() fetches the algorithm and sets
+ * the key up on every call, which costs several times the hashing itself on
+ * short inputs (the API-key hash of every request). Each thread keeps an
+ * EVP_MAC_CTX keyed with the last key it used (a copy of the key, wiped when
+ * the thread ends); the same key again only re-initialises the context.
+ */
+typedef struct {
+    EVP_MAC_CTX *ctx;
+    int keyed;
+    uint8_t key[32];
+} hmac_cache_t;
+
+static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
+static pthread_key_t hmac_tls;
+static EVP_MAC *hmac_alg; /* process lifetime */
+
+static void hmac_cache_free(void *p)
+{
+    hmac_cache_t *c = p;
+    EVP_MAC_CTX_free(c->ctx);
+    OPENSSL_cleanse(c, sizeof(*c));
+    free(c);
+}
+
+static void hmac_init_once(void)
+{
+    if (pthread_key_create(&hmac_tls, hmac_cache_free) != 0 || (hmac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
+        fatal("HMAC-SHA256 setup");
+}
+
+/* this thread's context, ready for data under key */
+static EVP_MAC_CTX *hmac_ctx_for(const uint8_t key[32])
+{
+    pthread_once(&hmac_once, hmac_init_once);
+    hmac_cache_t *c = pthread_getspecific(hmac_tls);
+    if (c == NULL) {
+        c = calloc(1, sizeof(*c));
+        if (c == NULL || (c->ctx = EVP_MAC_CTX_new(hmac_alg)) == NULL || pthread_setspecific(hmac_tls, c) != 0)
+            fatal("HMAC-SHA256 context");
+    }
+    if (c->keyed && memcmp(c->key, key, 32) == 0) {
+        if (EVP_MAC_init(c->ctx, NULL, 0, NULL) != 1)
+            fatal("HMAC-SHA256 init");
+        return c->ctx;
+    }
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0), OSSL_PARAM_construct_end()};
+    if (EVP_MAC_init(c->ctx, key, 32, params) != 1)
+        fatal("HMAC-SHA256 init");
+    memcpy(c->key, key, 32);
+    c->keyed = 1;
+    return c->ctx;
+}
+
 void ah_crypto_hmac_hex(const uint8_t key[32], const void *data, size_t len, char out[65])
 {
     static const uint8_t empty[1] = {0};
     uint8_t mac[32];
-    unsigned int outl = 0;
-    if (HMAC(EVP_sha256(), key, 32, data != NULL ? data : empty, len, mac, &outl) == NULL || outl != 32)
+    size_t outl = 0;
+    EVP_MAC_CTX *ctx = hmac_ctx_for(key);
+    if (EVP_MAC_update(ctx, data != NULL ? data : empty, len) != 1 || EVP_MAC_final(ctx, mac, &outl, sizeof(mac)) != 1 || outl != 32)
         fatal("HMAC-SHA256");
     ah_hex_encode(mac, sizeof(mac), out);
 }
