@@ -276,13 +276,42 @@ int ah_crypto_ct_equal(const void *a, const void *b, size_t n)
     return CRYPTO_memcmp(a, b, n) == 0;
 }
 
+/* 53 random bits: 8 bytes from a per-thread pool refilled from the CSPRNG 32 draws at a time (RAND_bytes per draw cost more than the draw's use) */
+static uint64_t random_53(void)
+{
+    static _Thread_local uint8_t pool[256];
+    static _Thread_local size_t used = sizeof(pool);
+    if (used == sizeof(pool)) {
+        if (RAND_bytes(pool, sizeof(pool)) != 1)
+            fatal("RAND_bytes");
+        used = 0;
+    }
+    uint64_t v = 0;
+    for (size_t i = 0; i < 8; i++)
+        v = v << 8 | pool[used + i];
+    OPENSSL_cleanse(pool + used, 8);
+    used += 8;
+    return v >> 11;
+}
+
 double ah_crypto_random_unit(void)
 {
-    uint8_t b[8];
-    if (RAND_bytes(b, sizeof(b)) != 1)
-        fatal("RAND_bytes");
-    uint64_t v = 0;
-    for (size_t i = 0; i < sizeof(b); i++)
-        v = v << 8 | b[i];
-    return (double)(v >> 11) * 0x1.0p-53;
+    return (double)random_53() * 0x1.0p-53;
+}
+
+size_t ah_crypto_random_unit_text(char out[AH_CRYPTO_UNIT_TEXT])
+{
+    /* the exact decimal digits of k / 2^53: each step moves one digit above bit 53 (k * 10 < 2^57) */
+    const uint64_t mask = ((uint64_t)1 << 53) - 1;
+    uint64_t k = random_53();
+    size_t n = 0;
+    out[n++] = '0';
+    out[n++] = '.';
+    for (int i = 0; i < 17; i++) {
+        k *= 10;
+        out[n++] = (char)('0' + (k >> 53));
+        k &= mask;
+    }
+    out[n] = '\0';
+    return n;
 }

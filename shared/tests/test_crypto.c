@@ -206,6 +206,27 @@ static void test_random(void)
     }
     ok(in_unit, "random_unit in [0,1) on a 2^-53 grid");
     ok(sum / 20000 > 0.48 && sum / 20000 < 0.52 && lo < 0.01 && hi > 0.99, "random_unit looks uniform");
+
+    int shape = 1, first[10] = {0};
+    sum = 0, lo = 1, hi = 0;
+    char prev[AH_CRYPTO_UNIT_TEXT] = "";
+    for (int i = 0; i < 20000; i++) {
+        char t[AH_CRYPTO_UNIT_TEXT];
+        size_t n = ah_crypto_random_unit_text(t);
+        shape = shape && n == 19 && strlen(t) == 19 && t[0] == '0' && t[1] == '.' && strspn(t + 2, "0123456789") == 17 && strcmp(t, prev) != 0;
+        double u = strtod(t, NULL);
+        shape = shape && u >= 0.0 && u < 1.0;
+        first[t[2] - '0']++;
+        sum += u;
+        lo = u < lo ? u : lo;
+        hi = u > hi ? u : hi;
+        memcpy(prev, t, sizeof(t));
+    }
+    ok(shape, "random_unit_text: \"0.\" and 17 digits, below 1, never the same twice in a row");
+    int flat = 1;
+    for (int d = 0; d < 10; d++)
+        flat = flat && first[d] > 1700 && first[d] < 2300;
+    ok(flat && sum / 20000 > 0.48 && sum / 20000 < 0.52 && lo < 0.01 && hi > 0.99, "random_unit_text looks uniform");
 }
 
 /* hmac_hex against one-shot HMAC (ah_crypto_derive) for key and text */
