@@ -11,13 +11,16 @@
 #include "aihub/crypto.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/core_names.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include "aihub/base64.h"
@@ -86,12 +89,67 @@ void ah_crypto_derive(const uint8_t *master, size_t len, const char *label, uint
         fatal("HMAC-SHA256");
 }
 
+/*
+ * HMAC-SHA256 keyed once per thread: HMAC() fetches the algorithm and sets
+ * the key up on every call, which costs several times the hashing itself on
+ * short inputs (the API-key hash of every request). Each thread keeps an
+ * EVP_MAC_CTX keyed with the last key it used (a copy of the key, wiped when
+ * the thread ends); the same key again only re-initialises the context.
+ */
+typedef struct {
+    EVP_MAC_CTX *ctx;
+    int keyed;
+    uint8_t key[32];
+} hmac_cache_t;
+
+static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
+static pthread_key_t hmac_tls;
+static EVP_MAC *hmac_alg; /* process lifetime */
+
+static void hmac_cache_free(void *p)
+{
+    hmac_cache_t *c = p;
+    EVP_MAC_CTX_free(c->ctx);
+    OPENSSL_cleanse(c, sizeof(*c));
+    free(c);
+}
+
+static void hmac_init_once(void)
+{
+    if (pthread_key_create(&hmac_tls, hmac_cache_free) != 0 || (hmac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
+        fatal("HMAC-SHA256 setup");
+}
+
+/* this thread's context, ready for data under key */
+static EVP_MAC_CTX *hmac_ctx_for(const uint8_t key[32])
+{
+    pthread_once(&hmac_once, hmac_init_once);
+    hmac_cache_t *c = pthread_getspecific(hmac_tls);
+    if (c == NULL) {
+        c = calloc(1, sizeof(*c));
+        if (c == NULL || (c->ctx = EVP_MAC_CTX_new(hmac_alg)) == NULL || pthread_setspecific(hmac_tls, c) != 0)
+            fatal("HMAC-SHA256 context");
+    }
+    if (c->keyed && memcmp(c->key, key, 32) == 0) {
+        if (EVP_MAC_init(c->ctx, NULL, 0, NULL) != 1)
+            fatal("HMAC-SHA256 init");
+        return c->ctx;
+    }
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0), OSSL_PARAM_construct_end()};
+    if (EVP_MAC_init(c->ctx, key, 32, params) != 1)
+        fatal("HMAC-SHA256 init");
+    memcpy(c->key, key, 32);
+    c->keyed = 1;
+    return c->ctx;
+}
+
 void ah_crypto_hmac_hex(const uint8_t key[32], const void *data, size_t len, char out[65])
 {
     static const uint8_t empty[1] = {0};
     uint8_t mac[32];
-    unsigned int outl = 0;
-    if (HMAC(EVP_sha256(), key, 32, data != NULL ? data : empty, len, mac, &outl) == NULL || outl != 32)
+    size_t outl = 0;
+    EVP_MAC_CTX *ctx = hmac_ctx_for(key);
+    if (EVP_MAC_update(ctx, data != NULL ? data : empty, len) != 1 || EVP_MAC_final(ctx, mac, &outl, sizeof(mac)) != 1 || outl != 32)
         fatal("HMAC-SHA256");
     ah_hex_encode(mac, sizeof(mac), out);
 }
@@ -218,13 +276,42 @@ int ah_crypto_ct_equal(const void *a, const void *b, size_t n)
     return CRYPTO_memcmp(a, b, n) == 0;
 }
 
+/* 53 random bits: 8 bytes from a per-thread pool refilled from the CSPRNG 32 draws at a time (RAND_bytes per draw cost more than the draw's use) */
+static uint64_t random_53(void)
+{
+    static _Thread_local uint8_t pool[256];
+    static _Thread_local size_t used = sizeof(pool);
+    if (used == sizeof(pool)) {
+        if (RAND_bytes(pool, sizeof(pool)) != 1)
+            fatal("RAND_bytes");
+        used = 0;
+    }
+    uint64_t v = 0;
+    for (size_t i = 0; i < 8; i++)
+        v = v << 8 | pool[used + i];
+    OPENSSL_cleanse(pool + used, 8);
+    used += 8;
+    return v >> 11;
+}
+
 double ah_crypto_random_unit(void)
 {
-    uint8_t b[8];
-    if (RAND_bytes(b, sizeof(b)) != 1)
-        fatal("RAND_bytes");
-    uint64_t v = 0;
-    for (size_t i = 0; i < sizeof(b); i++)
-        v = v << 8 | b[i];
-    return (double)(v >> 11) * 0x1.0p-53;
+    return (double)random_53() * 0x1.0p-53;
+}
+
+size_t ah_crypto_random_unit_text(char out[AH_CRYPTO_UNIT_TEXT])
+{
+    /* the exact decimal digits of k / 2^53: each step moves one digit above bit 53 (k * 10 < 2^57) */
+    const uint64_t mask = ((uint64_t)1 << 53) - 1;
+    uint64_t k = random_53();
+    size_t n = 0;
+    out[n++] = '0';
+    out[n++] = '.';
+    for (int i = 0; i < 17; i++) {
+        k *= 10;
+        out[n++] = (char)('0' + (k >> 53));
+        k &= mask;
+    }
+    out[n] = '\0';
+    return n;
 }

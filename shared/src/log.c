@@ -4,7 +4,9 @@
  * A line is built in a stack buffer (moved to the heap only when it
  * outgrows it), then written with one fwrite and flushed while holding the
  * FILE's lock. Strings are escaped for JSON and validated as UTF-8 on the
- * way, since messages may quote bytes from clients or upstreams.
+ * way, since messages may quote bytes from clients or upstreams. Records
+ * (ah_log_rec_*) are built the same way, field by field, for the lines
+ * written on every request.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -17,6 +19,7 @@
 #include <time.h>
 
 #include "aihub/mem.h"
+#include "aihub/strutil.h"
 
 /* Process-wide by design (see log.h); NULL means stdout. */
 static _Atomic(FILE *) g_stream = NULL;
@@ -24,12 +27,8 @@ static atomic_int g_level = AH_LOG_INFO;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
-/* A growable line buffer that starts on the stack. */
-typedef struct {
-    char *p;
-    size_t len, cap;
-    char stack[1024];
-} linebuf_t;
+/* A growable line buffer that starts on the stack (the record type of log.h). */
+typedef ah_log_rec_t linebuf_t;
 
 static void lb_init(linebuf_t *b)
 {
@@ -289,26 +288,74 @@ void ah_log(int level, const char *module, const char *fmt, ...)
             memcpy(heap + msg_len - 3, "...", 3);
     }
 
-    char ts[32];
-    ah_time_rfc3339(ts, ah_time_now_ms());
     linebuf_t b;
-    lb_init(&b);
-    lb_puts(&b, "{\"time\":\"");
-    lb_puts(&b, ts);
-    lb_puts(&b, "\",\"level\":\"");
-    lb_puts(&b, ah_log_level_name(level));
-    lb_puts(&b, "\"");
-    if (module != NULL) {
-        lb_puts(&b, ",\"module\":");
-        lb_json_string(&b, module, strlen(module));
-    }
+    ah_log_rec_begin(&b, level, module);
     lb_puts(&b, ",\"msg\":");
     lb_json_string(&b, msg, msg_len);
-    lb_puts(&b, "}\n");
-    write_line(b.p, b.len);
-
-    lb_free(&b);
+    ah_log_rec_end(&b);
     free(heap);
+}
+
+void ah_log_rec_begin(ah_log_rec_t *rec, int level, const char *module)
+{
+    char ts[32];
+    ah_time_rfc3339(ts, ah_time_now_ms());
+    lb_init(rec);
+    lb_puts(rec, "{\"time\":\"");
+    lb_puts(rec, ts);
+    lb_puts(rec, "\",\"level\":\"");
+    lb_puts(rec, ah_log_level_name(level));
+    lb_puts(rec, "\"");
+    if (module != NULL) {
+        lb_puts(rec, ",\"module\":");
+        lb_json_string(rec, module, strlen(module));
+    }
+}
+
+/* ,"name": */
+static void rec_name(ah_log_rec_t *rec, const char *name)
+{
+    lb_put(rec, ",", 1);
+    lb_json_string(rec, name, strlen(name));
+    lb_put(rec, ":", 1);
+}
+
+void ah_log_rec_strn(ah_log_rec_t *rec, const char *name, const char *s, size_t n)
+{
+    rec_name(rec, name);
+    if (s == NULL)
+        lb_put(rec, "null", 4);
+    else
+        lb_json_string(rec, s, n);
+}
+
+void ah_log_rec_str(ah_log_rec_t *rec, const char *name, const char *s)
+{
+    ah_log_rec_strn(rec, name, s, s != NULL ? strlen(s) : 0);
+}
+
+void ah_log_rec_int(ah_log_rec_t *rec, const char *name, int64_t v)
+{
+    char digits[AH_FMT_I64_MAX];
+    size_t n = ah_fmt_i64(digits, v);
+    rec_name(rec, name);
+    lb_put(rec, digits, n);
+}
+
+void ah_log_rec_bool(ah_log_rec_t *rec, const char *name, int v)
+{
+    rec_name(rec, name);
+    if (v)
+        lb_put(rec, "true", 4);
+    else
+        lb_put(rec, "false", 5);
+}
+
+void ah_log_rec_end(ah_log_rec_t *rec)
+{
+    lb_put(rec, "}\n", 2);
+    write_line(rec->p, rec->len);
+    lb_free(rec);
 }
 
 void ah_log_json(json_t *obj)

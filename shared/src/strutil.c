@@ -31,6 +31,25 @@ static int hex_value(char c)
     return -1;
 }
 
+size_t ah_fmt_i64(char *out, int64_t v)
+{
+    /* Digits of the magnitude as an unsigned number, so INT64_MIN needs no special case. */
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    size_t len = 0;
+    if (v < 0)
+        out[len++] = '-';
+    while (n > 0)
+        out[len++] = tmp[--n];
+    out[len] = '\0';
+    return len;
+}
+
 int ah_parse_int64(const char *s, size_t len, int64_t *out)
 {
     if (s == NULL || out == NULL || len == 0)

@@ -129,19 +129,29 @@ json_t *ah_translate_response(ah_format_t upstream, ah_format_t client, const js
     return out;
 }
 
-void ah_translate_usage(ah_format_t f, const json_t *resp, ah_usage_t *out)
+const char *ah_translate_usage_member(ah_format_t f)
+{
+    return f == AH_FMT_GEMINI ? "usageMetadata" : "usage";
+}
+
+void ah_translate_usage_value(ah_format_t f, const json_t *usage, ah_usage_t *out)
 {
     switch (f) {
     case AH_FMT_ANTHROPIC:
-        tr_usage_anthropic(json_object_get(resp, "usage"), out);
+        tr_usage_anthropic(usage, out);
         break;
     case AH_FMT_GEMINI:
-        tr_usage_gemini(json_object_get(resp, "usageMetadata"), out);
+        tr_usage_gemini(usage, out);
         break;
     default:
-        tr_usage_openai(json_object_get(resp, "usage"), out);
+        tr_usage_openai(usage, out);
         break;
     }
+}
+
+void ah_translate_usage(ah_format_t f, const json_t *resp, ah_usage_t *out)
+{
+    ah_translate_usage_value(f, json_object_get(resp, ah_translate_usage_member(f)), out);
 }
 
 static void count(ah_tokens_counter_t *c, const json_t *v)

@@ -6,6 +6,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,12 +206,79 @@ static void test_random(void)
     }
     ok(in_unit, "random_unit in [0,1) on a 2^-53 grid");
     ok(sum / 20000 > 0.48 && sum / 20000 < 0.52 && lo < 0.01 && hi > 0.99, "random_unit looks uniform");
+
+    int shape = 1, first[10] = {0};
+    sum = 0, lo = 1, hi = 0;
+    char prev[AH_CRYPTO_UNIT_TEXT] = "";
+    for (int i = 0; i < 20000; i++) {
+        char t[AH_CRYPTO_UNIT_TEXT];
+        size_t n = ah_crypto_random_unit_text(t);
+        shape = shape && n == 19 && strlen(t) == 19 && t[0] == '0' && t[1] == '.' && strspn(t + 2, "0123456789") == 17 && strcmp(t, prev) != 0;
+        double u = strtod(t, NULL);
+        shape = shape && u >= 0.0 && u < 1.0;
+        first[t[2] - '0']++;
+        sum += u;
+        lo = u < lo ? u : lo;
+        hi = u > hi ? u : hi;
+        memcpy(prev, t, sizeof(t));
+    }
+    ok(shape, "random_unit_text: \"0.\" and 17 digits, below 1, never the same twice in a row");
+    int flat = 1;
+    for (int d = 0; d < 10; d++)
+        flat = flat && first[d] > 1700 && first[d] < 2300;
+    ok(flat && sum / 20000 > 0.48 && sum / 20000 < 0.52 && lo < 0.01 && hi > 0.99, "random_unit_text looks uniform");
+}
+
+/* hmac_hex against one-shot HMAC (ah_crypto_derive) for key and text */
+static int hmac_matches(const uint8_t key[32], const char *text)
+{
+    char got[65], want[65];
+    uint8_t d[32];
+    ah_crypto_hmac_hex(key, text, strlen(text), got);
+    ah_crypto_derive(key, 32, text, d);
+    ah_hex_encode(d, 32, want);
+    return strcmp(got, want) == 0;
+}
+
+static void *hmac_thread(void *arg)
+{
+    uint8_t key[32];
+    memset(key, *(int *)arg, sizeof(key));
+    int all = 1;
+    for (int i = 0; i < 200; ++i)
+        all = all && hmac_matches(key, i % 2 ? "sk-odd" : "sk-even-longer-input");
+    *(int *)arg = all;
+    return NULL;
+}
+
+/* the per-thread keyed context: reused for one key, re-keyed when the key changes, separate per thread */
+static void test_hmac_cache(void)
+{
+    uint8_t a[32], b[32];
+    memset(a, 0xa5, sizeof(a));
+    memset(b, 0x5a, sizeof(b));
+    int all = 1;
+    for (int i = 0; i < 50; ++i)
+        all = all && hmac_matches(i % 3 ? a : b, i % 2 ? "x" : "a longer input than one block of SHA-256, which is sixty-four bytes long");
+    ok(all, "hmac_hex: the same as one-shot HMAC with keys alternating and repeating");
+    char h1[65], h2[65];
+    ah_crypto_hmac_hex(a, NULL, 0, h1);
+    ah_crypto_hmac_hex(a, "", 0, h2);
+    ok(strcmp(h1, h2) == 0 && hmac_matches(a, ""), "hmac_hex: empty input, NULL or not");
+    pthread_t t[3];
+    int args[3] = {1, 2, 3};
+    for (int i = 0; i < 3; ++i)
+        pthread_create(&t[i], NULL, hmac_thread, &args[i]);
+    for (int i = 0; i < 3; ++i)
+        pthread_join(t[i], NULL);
+    ok(args[0] == 1 && args[1] == 1 && args[2] == 1, "hmac_hex: right on three threads at once, each with its key");
 }
 
 int main(void)
 {
     test_parse_secret();
     test_hashes();
+    test_hmac_cache();
     test_seal();
     test_random();
     return done_testing();

@@ -1,8 +1,8 @@
 /*
  * test_log.c: unit tests for aihub/log.h. Every line written is read back
  * and parsed with jansson: format, escaping of hostile messages, level
- * filtering, ah_log_json, timestamps, and lines from several threads
- * never interleaving.
+ * filtering, ah_log_json, records (ah_log_rec_*: the access log),
+ * timestamps, and lines from several threads never interleaving.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -179,6 +179,88 @@ static void test_json(void)
     json_decref(obj);
 }
 
+/* the part of a record's line after {"time":"...", so the expected text need not know the clock */
+static const char *after_time(const char *raw)
+{
+    const char *p = strstr(raw, "\",\"level\":");
+    return p != NULL ? p + 2 : "";
+}
+
+static void test_record(void)
+{
+    ah_log_rec_t rec;
+    ah_log_rec_begin(&rec, AH_LOG_INFO, "access");
+    ah_log_rec_str(&rec, "request_id", "r-1");
+    ah_log_rec_str(&rec, "upstream_model", NULL);
+    ah_log_rec_strn(&rec, "account_id", NULL, 0);
+    ah_log_rec_int(&rec, "status", 200);
+    ah_log_rec_bool(&rec, "stream", 0);
+    ah_log_rec_bool(&rec, "tokens_estimated", 1);
+    ah_log_rec_int(&rec, "first_byte_ms", -1);
+    ah_log_rec_int(&rec, "max", INT64_MAX);
+    ah_log_rec_int(&rec, "min", INT64_MIN);
+    ah_log_rec_end(&rec);
+    char *raw = take();
+    ok(strncmp(raw, "{\"time\":\"", 9) == 0, "record: time first");
+    is_str(after_time(raw),
+           "\"level\":\"info\",\"module\":\"access\",\"request_id\":\"r-1\",\"upstream_model\":null,\"account_id\":null,"
+           "\"status\":200,\"stream\":false,\"tokens_estimated\":true,\"first_byte_ms\":-1,"
+           "\"max\":9223372036854775807,\"min\":-9223372036854775808}\n",
+           "record: fields in order, null, booleans, integers at both ends");
+    json_t *j = json_loads(raw, 0, NULL);
+    ok(j != NULL && is_rfc3339_ms(json_string_value(json_object_get(j, "time"))), "record: parses, time format");
+    ok(json_is_null(json_object_get(j, "upstream_model")) && json_integer_value(json_object_get(j, "min")) == INT64_MIN,
+       "record: jansson reads null and INT64_MIN back");
+    json_decref(j);
+    free(raw);
+
+    /* escaping: quotes, backslash, every control character, DEL, UTF-8 kept, invalid bytes replaced */
+    char ctl[33];
+    for (int i = 0; i < 32; i++)
+        ctl[i] = (char)(i + 1 == 32 ? 0x1f : i + 1);
+    ctl[32] = '\0';
+    ah_log_rec_begin(&rec, AH_LOG_WARN, NULL);
+    ah_log_rec_str(&rec, "q", "say \"hi\" \\ /");
+    ah_log_rec_strn(&rec, "nul", "a\0b", 3);
+    ah_log_rec_str(&rec, "ctl", ctl);
+    ah_log_rec_str(&rec, "utf8", "h\xc3\xa9llo \xe4\xb8\x96\xe7\x95\x8c \xf0\x9f\x98\x80 \x7f");
+    ah_log_rec_str(&rec, "bad", "a\xff\xc3(\xed\xa0\x80z");
+    ah_log_rec_str(&rec, "na\"me", "v");
+    ah_log_rec_end(&rec);
+    raw = take();
+    is_str(after_time(raw),
+           "\"level\":\"warn\",\"q\":\"say \\\"hi\\\" \\\\ /\",\"nul\":\"a\\u0000b\","
+           "\"ctl\":\"\\u0001\\u0002\\u0003\\u0004\\u0005\\u0006\\u0007\\b\\t\\n\\u000b\\f\\r\\u000e\\u000f"
+           "\\u0010\\u0011\\u0012\\u0013\\u0014\\u0015\\u0016\\u0017\\u0018\\u0019\\u001a\\u001b\\u001c\\u001d\\u001e"
+           "\\u001f\\u001f\","
+           "\"utf8\":\"h\xc3\xa9llo \xe4\xb8\x96\xe7\x95\x8c \xf0\x9f\x98\x80 \x7f\","
+           "\"bad\":\"a\xef\xbf\xbd\xef\xbf\xbd(\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdz\",\"na\\\"me\":\"v\"}\n",
+           "record: quotes, control characters and names escaped; UTF-8 passes; invalid bytes become U+FFFD");
+    j = json_loads(raw, JSON_ALLOW_NUL, NULL); /* \u0000 is valid JSON; jansson wants to be told */
+    ok(j != NULL, "record: the escaped line is valid JSON");
+    is_str(json_string_value(json_object_get(j, "q")), "say \"hi\" \\ /", "record: quotes read back");
+    ok(json_string_length(json_object_get(j, "nul")) == 3, "record: a NUL byte kept as \\u0000");
+    is_str(json_string_value(json_object_get(j, "ctl")), ctl, "record: control characters read back");
+    json_decref(j);
+    free(raw);
+
+    /* a line longer than the stack buffer moves to the heap whole */
+    char big[5000];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    big[1000] = '"';
+    ah_log_rec_begin(&rec, AH_LOG_ERROR, "m");
+    ah_log_rec_int(&rec, "n", 1);
+    ah_log_rec_str(&rec, "big", big);
+    ah_log_rec_int(&rec, "after", 2);
+    ah_log_rec_end(&rec);
+    j = take_one();
+    ok(j != NULL && json_string_length(json_object_get(j, "big")) == sizeof(big) - 1 &&
+           json_integer_value(json_object_get(j, "after")) == 2,
+       "record: a 5 KB line is written whole");
+    json_decref(j);
+}
+
 static void test_time(void)
 {
     char t[32];
@@ -240,6 +322,7 @@ int main(void)
     test_basic();
     test_levels();
     test_json();
+    test_record();
     test_time();
     test_threads();
     ah_log_set_stream(NULL);

@@ -1,8 +1,9 @@
 /*
  * test_strutil.c: unit tests for the strict parsers in aihub/strutil.h,
- * mostly the inputs they must refuse.
+ * mostly the inputs they must refuse, and for the integer formatter.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "aihub/strutil.h"
@@ -167,9 +168,28 @@ static void test_redis_url(void)
     is_int(ah_parse_redis_url(NULL, &u), -1, "NULL");
 }
 
+static void test_fmt_i64(void)
+{
+    static const int64_t values[] = {0, 1, -1, 9, 10, -10, 99, 100, 1234567890, -987654321012LL, INT64_MAX, INT64_MIN, INT64_MIN + 1};
+    int all = 1;
+    for (size_t i = 0; i != sizeof(values) / sizeof(values[0]); ++i) {
+        char got[AH_FMT_I64_MAX], want[32];
+        size_t n = ah_fmt_i64(got, values[i]);
+        snprintf(want, sizeof(want), "%lld", (long long)values[i]);
+        int64_t back;
+        all = all && strcmp(got, want) == 0 && n == strlen(want) && ah_parse_int64(got, n, &back) == 0 && back == values[i];
+        if (strcmp(got, want) != 0)
+            diag("ah_fmt_i64 wrote %s for %s", got, want);
+    }
+    ok(all, "ah_fmt_i64 writes what %lld writes, INT64_MIN and INT64_MAX included, and parses back");
+    char buf[AH_FMT_I64_MAX];
+    is_int(ah_fmt_i64(buf, INT64_MIN), AH_FMT_I64_MAX - 1, "AH_FMT_I64_MAX holds the longest value and its NUL");
+}
+
 int main(void)
 {
     test_int64();
+    test_fmt_i64();
     test_size();
     test_hostport();
     test_redis_url();

@@ -146,11 +146,54 @@ static void on_deadline(ah_timer_t *t)
     drop_connection(r, "a call timed out");
 }
 
+/* digits of n (n >= 0) then CRLF at p; returns the bytes written */
+static size_t put_count(char *p, size_t n)
+{
+    char tmp[20];
+    size_t k = 0, len = 0;
+    do {
+        tmp[k++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n != 0);
+    while (k > 0)
+        p[len++] = tmp[--k];
+    p[len++] = '\r', p[len++] = '\n';
+    return len;
+}
+
+/*
+ * redisAsyncCommandArgv without its sds formatting (sdscatfmt per argument
+ * cost more than the rest of a script call): the RESP array written by hand
+ * into a stack buffer (the heap past 4 KiB), then queued as it is.
+ */
+static int command_argv(redisAsyncContext *ac, int argc, const char **argv, const size_t *argvlen, void *priv)
+{
+    size_t total = 1 + 20 + 2;
+    for (int i = 0; i != argc; ++i)
+        total += 1 + 20 + 2 + (argvlen != NULL ? argvlen[i] : strlen(argv[i])) + 2;
+    char stack[4096], *buf = total <= sizeof(stack) ? stack : h2o_mem_alloc(total);
+    size_t n = 0;
+    buf[n++] = '*';
+    n += put_count(buf + n, (size_t)argc);
+    for (int i = 0; i != argc; ++i) {
+        size_t len = argvlen != NULL ? argvlen[i] : strlen(argv[i]);
+        buf[n++] = '$';
+        n += put_count(buf + n, len);
+        memcpy(buf + n, argv[i], len);
+        n += len;
+        buf[n++] = '\r', buf[n++] = '\n';
+    }
+    int rv = redisAsyncFormattedCommand(ac, on_reply, priv, buf, n);
+    if (buf != stack)
+        free(buf);
+    return rv;
+}
+
 static int send_call(ah_redis_t *r, call_t *c, int argc, const char **argv, const size_t *argvlen)
 {
     c->r = r;
     c->started_at = h2o_now(r->loop);
-    if (redisAsyncCommandArgv(r->ac, on_reply, c, argc, argv, argvlen) != REDIS_OK) {
+    if (command_argv(r->ac, argc, argv, argvlen, c) != REDIS_OK) {
         free_call(c);
         return -1;
     }

@@ -9,6 +9,7 @@
 #include "aihub/crypto.h"
 #include "aihub/log.h"
 #include "aihub/reqid.h"
+#include "aihub/strutil.h"
 #include "aihub/tokens.h"
 #include "handler/routes.h"
 #include "http/buffer.h"
@@ -55,55 +56,82 @@ void ah_relay_reply_error(ah_relay_t *r, int status, const char *type, const cha
     ah_reply_error_as(r->super.req, r->client_fmt, status, type, code, msg, retry_after_s);
 }
 
+/* prefix then s into buf (cap bytes, NUL included), cut to fit as snprintf would: the hot paths' "%s%s" */
+static void join(char *buf, size_t cap, const char *prefix, const char *s)
+{
+    size_t a = strlen(prefix), b = strlen(s);
+    if (a > cap - 1)
+        a = cap - 1;
+    if (b > cap - 1 - a)
+        b = cap - 1 - a;
+    memcpy(buf, prefix, a);
+    memcpy(buf + a, s, b);
+    buf[a + b] = '\0';
+}
+
+/* the request id as the scripts take it: at most 64 bytes, NUL-terminated (out holds 65) */
+static void copy_request_id(char *out, const ah_relay_t *r)
+{
+    size_t n = r->request_id.len < 64 ? r->request_id.len : 64;
+    memcpy(out, r->request_id.base, n);
+    out[n] = '\0';
+}
+
+/* the access-log line: one JSON record, written field by field (no jansson on this path); no secrets in it */
 static void write_log(ah_relay_t *r, int64_t latency_ms)
 {
     if (!r->w->node->opts.access_log)
         return;
     const ah_account_t *a = r->cur != NULL ? r->cur->account : NULL;
-    json_t *line = json_pack("{s:s, s:s, s:s%, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:i, s:b, s:i, s:I, s:I, s:I, s:I, s:I}",
-                             "level", "info", "module", "access", "request_id", r->request_id.base, r->request_id.len, "model", r->model,
-                             "upstream_model", r->cur != NULL ? r->cur->upstream_model : NULL, "channel_id",
-                             a != NULL ? a->channel->id : NULL, "account_id", a != NULL ? a->id : NULL, "key_id", r->key_id,
-                             "user_id", r->user_id, "status", r->final_status, "stream", r->stream, "attempts", r->attempts,
-                             "latency_ms", (json_int_t)latency_ms, "first_byte_ms",
-                             (json_int_t)(r->t_first_byte != 0 ? (int64_t)(r->t_first_byte - r->t_start) : -1), "prompt_tokens",
-                             (json_int_t)r->prompt_tokens, "cached_tokens", (json_int_t)r->cached_tokens, "completion_tokens",
-                             (json_int_t)r->completion_tokens);
-    if (line == NULL)
-        return;
-    json_object_set_new(line, "cost", json_integer(r->cost));
+    ah_log_rec_t rec;
+    ah_log_rec_begin(&rec, AH_LOG_INFO, "access");
+    ah_log_rec_strn(&rec, "request_id", r->request_id.base, r->request_id.len);
+    ah_log_rec_str(&rec, "model", r->model);
+    ah_log_rec_str(&rec, "upstream_model", r->cur != NULL ? r->cur->upstream_model : NULL);
+    ah_log_rec_str(&rec, "channel_id", a != NULL ? a->channel->id : NULL);
+    ah_log_rec_str(&rec, "account_id", a != NULL ? a->id : NULL);
+    ah_log_rec_str(&rec, "key_id", r->key_id);
+    ah_log_rec_str(&rec, "user_id", r->user_id);
+    ah_log_rec_int(&rec, "status", r->final_status);
+    ah_log_rec_bool(&rec, "stream", r->stream);
+    ah_log_rec_int(&rec, "attempts", r->attempts);
+    ah_log_rec_int(&rec, "latency_ms", latency_ms);
+    ah_log_rec_int(&rec, "first_byte_ms", r->t_first_byte != 0 ? (int64_t)(r->t_first_byte - r->t_start) : -1);
+    ah_log_rec_int(&rec, "prompt_tokens", r->prompt_tokens);
+    ah_log_rec_int(&rec, "cached_tokens", r->cached_tokens);
+    ah_log_rec_int(&rec, "completion_tokens", r->completion_tokens);
+    ah_log_rec_int(&rec, "cost", r->cost);
     if (r->usage_estimated)
-        json_object_set_new(line, "tokens_estimated", json_true());
+        ah_log_rec_bool(&rec, "tokens_estimated", 1);
     if (r->error[0] != '\0')
-        json_object_set_new(line, "error", json_string(r->error));
-    json_object_set_new(line, "client_ip", json_string(r->client_ip));
-    ah_log_json(line);
-    json_decref(line);
+        ah_log_rec_str(&rec, "error", r->error);
+    ah_log_rec_str(&rec, "client_ip", r->client_ip);
+    ah_log_rec_end(&rec);
 }
 
 /* settlement: one script call, not waited for (the client has its answer) */
 static void settle(ah_relay_t *r, const char *outcome, int64_t upstream_latency)
 {
-    char key[160], lat[24], cost[24], tokens[24], logmax[24], cstatus[16], status[16], pt[24], ct[24], cached[24], attempts[16],
-        first_byte[24], latency[24];
+    char key[160], lat[AH_FMT_I64_MAX], cost[AH_FMT_I64_MAX], tokens[AH_FMT_I64_MAX], logmax[AH_FMT_I64_MAX], cstatus[AH_FMT_I64_MAX],
+        status[AH_FMT_I64_MAX], pt[AH_FMT_I64_MAX], ct[AH_FMT_I64_MAX], cached[AH_FMT_I64_MAX], attempts[AH_FMT_I64_MAX],
+        first_byte[AH_FMT_I64_MAX], latency[AH_FMT_I64_MAX], rid[80];
     const char *upstream_model = r->cur != NULL ? r->cur->upstream_model : "";
     const char *account = r->cur != NULL ? r->cur->account->id : "";
     const char *channel = r->cur != NULL ? r->cur->account->channel->id : "";
-    snprintf(key, sizeof(key), "ah:acct:%s", account);
-    snprintf(status, sizeof(status), "%d", r->status);
-    snprintf(lat, sizeof(lat), "%lld", (long long)upstream_latency);
-    snprintf(cost, sizeof(cost), "%lld", (long long)r->cost);
-    snprintf(tokens, sizeof(tokens), "%lld", (long long)(r->prompt_tokens + r->completion_tokens));
-    snprintf(logmax, sizeof(logmax), "%lld", (long long)r->snap->log_max_entries);
-    snprintf(cstatus, sizeof(cstatus), "%d", r->final_status);
-    snprintf(pt, sizeof(pt), "%lld", (long long)r->prompt_tokens);
-    snprintf(ct, sizeof(ct), "%lld", (long long)r->completion_tokens);
-    snprintf(cached, sizeof(cached), "%lld", (long long)r->cached_tokens);
-    snprintf(attempts, sizeof(attempts), "%d", r->attempts);
-    snprintf(first_byte, sizeof(first_byte), "%lld", (long long)(r->t_first_byte != 0 ? (int64_t)(r->t_first_byte - r->t_start) : -1));
-    snprintf(latency, sizeof(latency), "%lld", (long long)(h2o_now(r->w->loop) - r->t_start));
-    char rid[80];
-    snprintf(rid, sizeof(rid), "%.*s", (int)(r->request_id.len < 64 ? r->request_id.len : 64), r->request_id.base);
+    join(key, sizeof(key), "ah:acct:", account);
+    ah_fmt_i64(status, r->status);
+    ah_fmt_i64(lat, upstream_latency);
+    ah_fmt_i64(cost, r->cost);
+    ah_fmt_i64(tokens, r->prompt_tokens + r->completion_tokens);
+    ah_fmt_i64(logmax, r->snap->log_max_entries);
+    ah_fmt_i64(cstatus, r->final_status);
+    ah_fmt_i64(pt, r->prompt_tokens);
+    ah_fmt_i64(ct, r->completion_tokens);
+    ah_fmt_i64(cached, r->cached_tokens);
+    ah_fmt_i64(attempts, r->attempts);
+    ah_fmt_i64(first_byte, r->t_first_byte != 0 ? (int64_t)(r->t_first_byte - r->t_start) : -1);
+    ah_fmt_i64(latency, (int64_t)(h2o_now(r->w->loop) - r->t_start));
+    copy_request_id(rid, r);
     const char *argv[] = {key, r->lease, outcome, status, lat, cost, tokens, logmax, r->model, channel, cstatus, pt, ct,
                           "request_id", rid, "upstream_model", upstream_model, "account_id", account, "stream", r->stream ? "1" : "0",
                           "attempts", attempts, "latency_ms", latency, "first_byte_ms", first_byte, "cached_tokens", cached,
@@ -235,10 +263,10 @@ static void reply_client_error(ah_relay_t *r)
 /* appends a candidate's tuple (id, priority, weight, rpm, tpm) to a script's arguments; nums holds the digits */
 static size_t push_candidate(const char **argv, size_t k, const ah_candidate_t *c, char nums[4][24])
 {
-    snprintf(nums[0], 24, "%lld", (long long)c->priority);
-    snprintf(nums[1], 24, "%lld", (long long)c->weight);
-    snprintf(nums[2], 24, "%lld", (long long)c->account->rpm);
-    snprintf(nums[3], 24, "%lld", (long long)c->account->tpm);
+    ah_fmt_i64(nums[0], c->priority);
+    ah_fmt_i64(nums[1], c->weight);
+    ah_fmt_i64(nums[2], c->account->rpm);
+    ah_fmt_i64(nums[3], c->account->tpm);
     argv[k++] = c->account->id;
     argv[k++] = nums[0];
     argv[k++] = nums[1];
@@ -287,7 +315,7 @@ void ah_relay_attempt_failed(ah_relay_t *r)
     }
     snprintf(secs_s, sizeof(secs_s), "%lld", (long long)secs);
     snprintf(status_s, sizeof(status_s), "%d", r->fail == AH_FAIL_STATUS ? r->status : 0);
-    snprintf(rnd, sizeof(rnd), "%.17g", ah_crypto_random_unit());
+    ah_crypto_random_unit_text(rnd);
     snprintf(n_s, sizeof(n_s), "%zu", n);
     snprintf(tok_s, sizeof(tok_s), "%lld", (long long)r->tpm_est);
     argv[k++] = action;
@@ -315,17 +343,41 @@ void ah_relay_attempt_failed(ah_relay_t *r)
     }
 }
 
-/* OpenAI-style duration: "20ms", "1.5s", "6m0s" */
-static void format_reset(char *buf, size_t cap, int64_t ms)
+/* seconds of ms (0 <= ms < 60000) as %g writes ms / 1000.0: "0", "1.5", "59.999"; returns the length */
+static size_t put_seconds(char *p, int64_t ms)
+{
+    size_t n = ah_fmt_i64(p, ms / 1000);
+    int frac = (int)(ms % 1000);
+    if (frac != 0) {
+        p[n++] = '.';
+        for (int unit = 100; frac != 0; unit /= 10) {
+            p[n++] = (char)('0' + frac / unit);
+            frac %= unit;
+        }
+    }
+    p[n] = '\0';
+    return n;
+}
+
+/* OpenAI-style duration: "20ms", "1.5s", "6m0s"; buf holds at least 48 bytes */
+static void format_reset(char *buf, int64_t ms)
 {
     if (ms < 0)
         ms = 0;
-    if (ms < 1000)
-        snprintf(buf, cap, "%lldms", (long long)ms);
-    else if (ms < 60000)
-        snprintf(buf, cap, "%gs", ms / 1000.0);
-    else
-        snprintf(buf, cap, "%lldm%gs", (long long)(ms / 60000), (ms % 60000) / 1000.0);
+    size_t n;
+    if (ms < 1000) {
+        n = ah_fmt_i64(buf, ms);
+        memcpy(buf + n, "ms", 3);
+        return;
+    }
+    if (ms < 60000) {
+        n = put_seconds(buf, ms);
+    } else {
+        n = ah_fmt_i64(buf, ms / 60000);
+        buf[n++] = 'm';
+        n += put_seconds(buf + n, ms % 60000);
+    }
+    memcpy(buf + n, "s", 2);
 }
 
 /* x-ratelimit-* for the tightest key/user windows, as OpenAI sends them */
@@ -337,10 +389,10 @@ static void add_ratelimit_headers(ah_relay_t *r)
         const int64_t *v = &r->rl[3 * i];
         if (v[0] <= 0)
             continue;
-        char a[24], b[24], c[32];
-        snprintf(a, sizeof(a), "%lld", (long long)v[0]);
-        snprintf(b, sizeof(b), "%lld", (long long)(v[1] < 0 ? 0 : v[1]));
-        format_reset(c, sizeof(c), v[2]);
+        char a[AH_FMT_I64_MAX], b[AH_FMT_I64_MAX], c[48];
+        ah_fmt_i64(a, v[0]);
+        ah_fmt_i64(b, v[1] < 0 ? 0 : v[1]);
+        format_reset(c, v[2]);
         ah_reply_add_header(r->super.req, names[i][0], a);
         ah_reply_add_header(r->super.req, names[i][1], b);
         ah_reply_add_header(r->super.req, names[i][2], c);
@@ -497,25 +549,25 @@ void ah_relay_start(h2o_req_t *req, json_t *body, const char *key, size_t keylen
     size_t n = r->ncands, k = 0;
     const char **argv = h2o_mem_alloc_pool(&req->pool, sizeof(char *) * (1 + n + 13 + 5 * n));
     char *kk = h2o_mem_alloc_pool(&req->pool, 80);
-    snprintf(kk, 80, "ah:key:%s", r->key_hmac);
+    join(kk, 80, "ah:key:", r->key_hmac);
     argv[k++] = kk;
     for (size_t i = 0; i != n; ++i) {
         size_t len = strlen(r->cands[i].account->id) + 9;
         char *s = h2o_mem_alloc_pool(&req->pool, len);
-        snprintf(s, len, "ah:acct:%s", r->cands[i].account->id);
+        join(s, len, "ah:acct:", r->cands[i].account->id);
         argv[k++] = s;
     }
     char (*nums)[24] = h2o_mem_alloc_pool(&req->pool, sizeof(*nums) * 10);
-    snprintf(nums[0], 24, "%.17g", ah_crypto_random_unit());
-    snprintf(nums[1], 24, "%lld", (long long)r->hold);
-    snprintf(nums[2], 24, "%lld", (long long)r->tpm_est);
-    snprintf(nums[3], 24, "%lld", (long long)r->snap->hold_ttl_s * 1000);
-    snprintf(nums[4], 24, "%lld", (long long)r->snap->global_rpm);
-    snprintf(nums[5], 24, "%lld", (long long)r->snap->global_tpm);
-    snprintf(nums[6], 24, "%lld", (long long)r->snap->log_max_entries);
-    snprintf(nums[7], 24, "%zu", n);
+    ah_crypto_random_unit_text(nums[0]);
+    ah_fmt_i64(nums[1], r->hold);
+    ah_fmt_i64(nums[2], r->tpm_est);
+    ah_fmt_i64(nums[3], r->snap->hold_ttl_s * 1000);
+    ah_fmt_i64(nums[4], r->snap->global_rpm);
+    ah_fmt_i64(nums[5], r->snap->global_tpm);
+    ah_fmt_i64(nums[6], r->snap->log_max_entries);
+    ah_fmt_i64(nums[7], (int64_t)n);
     char *rid = h2o_mem_alloc_pool(&req->pool, 72);
-    snprintf(rid, 72, "%.*s", (int)(r->request_id.len < 64 ? r->request_id.len : 64), r->request_id.base);
+    copy_request_id(rid, r);
     argv[k++] = r->model;
     argv[k++] = nums[0];
     argv[k++] = r->lease;

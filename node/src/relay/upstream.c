@@ -7,6 +7,7 @@
  * forwarded as they come, with back-pressure), and the end of the transfer.
  */
 #include <string.h>
+#include "aihub/json_scan.h"
 #include "aihub/log.h"
 #include "http/buffer.h"
 #include "relay/relay_internal.h"
@@ -162,6 +163,68 @@ static int carries_usage(const char *data, size_t len)
     return 0;
 }
 
+/*
+ * Usage read from the usage member alone when ah_json_scan_member vouches
+ * for the whole text (it refuses whatever jansson might read differently):
+ * 0 with *u filled (present or not), -1 when the caller must parse it all.
+ */
+static int scan_usage(ah_format_t fmt, const char *text, size_t len, ah_usage_t *u)
+{
+    const char *val;
+    size_t vlen;
+    memset(u, 0, sizeof(*u));
+    int found = ah_json_scan_member(text, len, ah_translate_usage_member(fmt), &val, &vlen);
+    if (found == AH_JSON_SCAN_UNSURE)
+        return -1;
+    if (found == AH_JSON_SCAN_FOUND) {
+        json_error_t jerr;
+        json_t *usage = json_loadb(val, vlen, JSON_DECODE_ANY, &jerr);
+        ah_translate_usage_value(fmt, usage, u);
+        json_decref(usage);
+    }
+    return 0;
+}
+
+/* 1 if the vouched-for object text has name as an empty array, 0 if not, -1 if the scan cannot tell */
+static int empty_array_member(const char *text, size_t len, const char *name)
+{
+    const char *val;
+    size_t vlen;
+    int found = ah_json_scan_member(text, len, name, &val, &vlen);
+    if (found != AH_JSON_SCAN_FOUND)
+        return found == AH_JSON_SCAN_ABSENT ? 0 : -1;
+    if (vlen == 0 || val[0] != '[')
+        return 0;
+    size_t i = 1;
+    while (i < vlen && (val[i] == ' ' || val[i] == '\t' || val[i] == '\n' || val[i] == '\r'))
+        ++i;
+    return i < vlen && val[i] == ']';
+}
+
+/* a stream event that carries usage: taken; 1 when it is the usage-only chunk we asked for on the client's behalf (dropped) */
+static int usage_chunk(ah_relay_t *r, const char *data, size_t len)
+{
+    ah_usage_t u;
+    int empty = 0;
+    if (scan_usage(AH_FMT_OPENAI, data, len, &u) == 0 && (!u.present || (empty = empty_array_member(data, len, "choices")) >= 0)) {
+        if (!u.present)
+            return 0;
+        take_usage(r, &u);
+        return !r->client_wants_usage && empty;
+    }
+    json_error_t jerr;
+    json_t *chunk = json_loadb(data, len, 0, &jerr);
+    ah_translate_usage(AH_FMT_OPENAI, chunk, &u);
+    int drop = 0;
+    if (u.present) {
+        take_usage(r, &u);
+        json_t *choices = json_object_get(chunk, "choices");
+        drop = !r->client_wants_usage && json_is_array(choices) && json_array_size(choices) == 0;
+    }
+    json_decref(chunk);
+    return drop;
+}
+
 /* one upstream SSE event: forwarded as received, except the usage chunk we asked for on our own behalf */
 static int emit_translated(void *ud, const char *bytes, size_t len)
 {
@@ -180,21 +243,8 @@ static int on_event(void *ud, const ah_sse_event_t *ev)
         }
         return 0;
     }
-    if (ev->data != NULL && ev->data_len > 9 && carries_usage(ev->data, ev->data_len)) {
-        json_error_t jerr;
-        json_t *chunk = json_loadb(ev->data, ev->data_len, 0, &jerr);
-        ah_usage_t u;
-        ah_translate_usage(AH_FMT_OPENAI, chunk, &u);
-        int drop = 0;
-        if (u.present) {
-            take_usage(r, &u);
-            json_t *choices = json_object_get(chunk, "choices");
-            drop = !r->client_wants_usage && json_is_array(choices) && json_array_size(choices) == 0;
-        }
-        json_decref(chunk);
-        if (drop)
-            return 0;
-    }
+    if (ev->data != NULL && ev->data_len > 9 && carries_usage(ev->data, ev->data_len) && usage_chunk(r, ev->data, ev->data_len))
+        return 0;
     /* kept to estimate the tokens generated if no usage arrives (the client leaves, the upstream gives none) */
     if (ev->data != NULL && ev->data_len != 0 && !(ev->data_len == 6 && memcmp(ev->data, "[DONE]", 6) == 0)) {
         if (r->gen_data == NULL)
@@ -242,6 +292,19 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
     return len;
 }
 
+/* the usage of a non-streaming answer passed through as it is: from its usage member alone when the scan vouches for it (a malformed answer still counts as no usage) */
+static void take_answer_usage(ah_relay_t *r)
+{
+    ah_usage_t u;
+    if (scan_usage(r->up_fmt, r->respbody->bytes, r->respbody->size, &u) != 0) {
+        json_error_t jerr;
+        json_t *resp = json_loadb(r->respbody->bytes, r->respbody->size, 0, &jerr);
+        ah_translate_usage(r->up_fmt, resp, &u);
+        json_decref(resp);
+    }
+    take_usage(r, &u);
+}
+
 static void send_stream_error(ah_relay_t *r, const char *message)
 {
     char buf[1024];
@@ -271,15 +334,16 @@ static void finish_success(ah_relay_t *r, CURLcode result)
         ah_relay_finish(r, "ok");
         return;
     }
-    json_error_t jerr;
-    json_t *resp = json_loadb(r->respbody->bytes, r->respbody->size, 0, &jerr);
-    ah_usage_t u = {0};
-    ah_translate_usage(r->up_fmt, resp, &u);
-    take_usage(r, &u);
     if (r->up_fmt == r->client_fmt) {
+        take_answer_usage(r);
         ah_relay_commit(r, "application/json", r->respbody->size);
         ah_relay_write(r, r->respbody->bytes, r->respbody->size);
     } else {
+        json_error_t jerr;
+        json_t *resp = json_loadb(r->respbody->bytes, r->respbody->size, 0, &jerr);
+        ah_usage_t u = {0};
+        ah_translate_usage(r->up_fmt, resp, &u);
+        take_usage(r, &u);
         char err[256];
         json_t *out = resp != NULL ? ah_translate_response(r->up_fmt, r->client_fmt, resp, r->model, err, sizeof(err)) : NULL;
         if (out == NULL) {
@@ -295,8 +359,8 @@ static void finish_success(ah_relay_t *r, CURLcode result)
         ah_relay_write(r, text, tlen);
         free(text);
         json_decref(out);
+        json_decref(resp);
     }
-    json_decref(resp);
     ah_relay_end(r);
     ah_relay_finish(r, "ok");
 }

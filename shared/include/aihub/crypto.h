@@ -41,7 +41,16 @@ int ah_crypto_random_token(char *out, size_t nchars);
 /** Compares a[0..n) and b[0..n) in time independent of their contents; 1 if equal, 0 if not. */
 int ah_crypto_ct_equal(const void *a, const void *b, size_t n);
 
-/** Returns a uniform double in [0, 1) built from 53 random bits of the CSPRNG; aborts if the CSPRNG fails. */
+/**
+ * Returns a uniform double in [0, 1) built from 53 random bits of the CSPRNG; aborts if the CSPRNG fails.
+ * The bits come from a small per-thread pool filled from the CSPRNG (these values choose, they protect nothing).
+ */
 double ah_crypto_random_unit(void);
+
+/** Bytes ah_crypto_random_unit_text writes, NUL included. */
+#define AH_CRYPTO_UNIT_TEXT 20
+
+/** Writes a fresh random unit as decimal text, "0." and 17 digits (its exact value truncated: below 1); returns the length. */
+size_t ah_crypto_random_unit_text(char out[AH_CRYPTO_UNIT_TEXT]);
 
 #endif

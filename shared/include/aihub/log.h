@@ -60,6 +60,40 @@ const char *ah_log_level_name(int level);
 /** Writes one line with level, module (omitted if NULL) and the printf-formatted message, JSON-escaped (invalid UTF-8 becomes U+FFFD). */
 void ah_log(int level, const char *module, const char *fmt, ...) AH_LOG_PRINTF(3, 4);
 
+/**
+ * One JSON-lines record written field by field, without jansson: begin it,
+ * add fields in the order they should appear, end it. It lives on the stack
+ * (1 KiB; the heap only for a longer line) and is written by ah_log_rec_end,
+ * which also frees it. Names and strings are escaped for JSON (invalid UTF-8
+ * becomes U+FFFD), so they may carry bytes from clients or upstreams.
+ */
+typedef struct st_ah_log_rec_t {
+    /** the line so far (stack or heap) */
+    char *p;
+    /** bytes used and capacity of p */
+    size_t len, cap;
+    /** the first 1 KiB */
+    char stack[1024];
+} ah_log_rec_t;
+
+/** Starts a record: {"time":"<now>","level":"<level>","module":<module> (module omitted if NULL). */
+void ah_log_rec_begin(ah_log_rec_t *rec, int level, const char *module);
+
+/** Adds "name":"s" (NUL-terminated); s NULL writes "name":null. */
+void ah_log_rec_str(ah_log_rec_t *rec, const char *name, const char *s);
+
+/** Adds "name":"s[0..n)"; s NULL writes "name":null. */
+void ah_log_rec_strn(ah_log_rec_t *rec, const char *name, const char *s, size_t n);
+
+/** Adds "name":v in decimal. */
+void ah_log_rec_int(ah_log_rec_t *rec, const char *name, int64_t v);
+
+/** Adds "name":true or "name":false. */
+void ah_log_rec_bool(ah_log_rec_t *rec, const char *name, int v);
+
+/** Closes the record, writes it as one line (like ah_log, regardless of the level filter) and frees it. */
+void ah_log_rec_end(ah_log_rec_t *rec);
+
 /** Writes the jansson object obj as one compact line, with "time" inserted first if obj has none; obj is borrowed and not modified. Non-objects are ignored. */
 void ah_log_json(json_t *obj);
 

@@ -1,6 +1,7 @@
 /*
  * strutil.h: strict parsers for the values configuration is made of:
- * integers, sizes, listen addresses and Redis URLs.
+ * integers, sizes, listen addresses and Redis URLs; and the integer
+ * formatter the hot paths use instead of snprintf.
  *
  * Every parser accepts the whole input or nothing: no leading or trailing
  * spaces, no partial numbers, and the output is written only on success.
@@ -27,6 +28,12 @@ typedef struct st_ah_redis_url_t {
 
 /** Parses s[0..len) as a decimal int64: optional sign, then digits only; 0, or -1 on anything else or overflow. */
 int ah_parse_int64(const char *s, size_t len, int64_t *out);
+
+/** Writes v in decimal with a NUL into out (AH_FMT_I64_MAX bytes hold any int64_t, sign included); returns the length. */
+size_t ah_fmt_i64(char *out, int64_t v);
+
+/** Bytes ah_fmt_i64 may write, NUL included. */
+#define AH_FMT_I64_MAX 21
 
 /** Parses a non-negative byte count with an optional binary suffix k/K/KiB, m/M/MiB, g/G/GiB ("8MiB" is 8388608); 0, or -1 if malformed or overflowing. */
 int ah_parse_size(const char *s, int64_t *out);

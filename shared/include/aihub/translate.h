@@ -156,6 +156,12 @@ json_t *ah_translate_response(ah_format_t upstream, ah_format_t client, const js
 /** Reads the usage of a non-streaming response of format f (borrowed) into out; out->present is 0 when it has none. */
 void ah_translate_usage(ah_format_t f, const json_t *resp, ah_usage_t *out);
 
+/** The top-level member of a non-streaming response of format f that holds its usage ("usage"; Gemini "usageMetadata"). */
+const char *ah_translate_usage_member(ah_format_t f);
+
+/** Reads usage from the value of that member alone (borrowed; NULL when absent): what ah_translate_usage reads from the whole response. */
+void ah_translate_usage_value(ah_format_t f, const json_t *usage, ah_usage_t *out);
+
 /** Generated text of a non-streaming response of format f (content, reasoning, tool names and arguments) estimated as tokens of the upstream's family (aihub/tokens.h). */
 int64_t ah_translate_estimate_completion(ah_format_t f, const json_t *resp);
 
