@@ -16,8 +16,9 @@
 -- early, never let more through. A burst of N at once is allowed.
 --
 -- Buckets leave as time passes: the first call in a new second drops the
--- seconds between tr and S-61 (one HMGET and one HDEL), so steady traffic
--- costs one HMGET and one HSET per limiter and request.
+-- seconds between tr and S-61 (one HMGET, one HDEL and one HSET of the sums,
+-- done even when the call is then refused), so steady traffic costs one
+-- HMGET and one HSET per limiter and request.
 --
 -- Only scopes with a limit are counted: a limit set on a key, user, account
 -- or the gateway counts from the moment it is set (its window starts empty).

@@ -1,13 +1,17 @@
 // failover.lua: recording a failure (disable, cool, none) and choosing the
-// next account; a real 1-second cooldown running out.
+// next account; a real 1-second cooldown running out; the next account's
+// rate window (ah:lim:acct:<id>, only with a limit) and the hold's acct_sec.
 
-import { test } from 'node:test';
+import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  acctKey, admit, failover as failoverCall, okReply, rejectsUnchanged, seedKeyAndUser, serverNowMs, sleep, useRedis,
+  acctKey, admit, checkWindows, earlyInSecond, failover as failoverCall, limKey, okReply, readWindow, rejectsUnchanged,
+  seedKeyAndUser, serverNowMs, sleep, useRedis,
 } from './fixtures.mjs';
 
 const h = useRedis();
+
+afterEach(async () => { await checkWindows(h.client); });
 
 const failover = (failed, opts) => failoverCall(h, failed, opts);
 
@@ -117,18 +121,33 @@ test('a 1-second cooldown runs out and the account is picked again', async () =>
 
 test('the next account counts the request in its windows; the failed one keeps its own', async () => {
   await seedKeyAndUser(h.client);
-  assert.deepEqual(await admit(h, { lease: 'L7', tokens: 25, cands: [['a', 0, 1]] }), okReply('a'));
-  assert.deepEqual(await failover('a', { lease: 'L7', tokens: 25, cands: [['b', 0, 1]] }), ['ok', 'b']);
-  for (const id of ['a', 'b']) {
-    assert.deepEqual(await h.client.zrange(`ah:rpm:acct:${id}`, 0, -1), ['L7'], id);
-    assert.deepEqual(Object.values(await h.client.hgetall(`ah:tpm:acct:${id}`)), ['25'], id);
-  }
-  assert.equal(await h.client.hget('ah:hold:L7', 'acct_id'), 'b');
+  const s = Math.floor((await earlyInSecond(h.client)) / 1000);
+  const win = async (id) => {
+    const w = await readWindow(h.client, limKey('acct', id), s);
+    if (w) delete w.pttl;
+    return w;
+  };
+  const counted = { rs: 1, ts: 25, tr: -61, o: 0, buckets: [[0, 1, 25]] };
+  assert.deepEqual(await admit(h, { lease: 'L7', tokens: 25, cands: [['a', 0, 1, 10, 1000]] }), okReply('a'));
+  assert.deepEqual(await failover('a', { lease: 'L7', tokens: 25, cands: [['b', 0, 1, 10, 1000]] }), ['ok', 'b']);
+  for (const id of ['a', 'b']) assert.deepEqual(await win(id), counted, id);
+  assert.deepEqual(await h.client.hmget('ah:hold:L7', 'acct_id', 'acct_sec'), ['b', String(s)]);
+  // a next account without limits has no window, and the hold no bucket to correct
+  assert.deepEqual(await failover('b', { lease: 'L7', tokens: 25, cands: [['n', 0, 1, 0, 0]] }), ['ok', 'n']);
+  assert.equal(await h.client.exists(limKey('acct', 'n')), 0);
+  assert.deepEqual(await h.client.hmget('ah:hold:L7', 'acct_id', 'acct_sec'), ['n', null]);
+  // one with an RPM limit only: counted, but no TPM bucket for settle to correct
+  assert.deepEqual(await failover('n', { lease: 'L7', tokens: 25, cands: [['r', 0, 1, 10, 0]] }), ['ok', 'r']);
+  assert.deepEqual(await win('r'), counted);
+  assert.deepEqual(await h.client.hmget('ah:hold:L7', 'acct_id', 'acct_sec'), ['r', null]);
   // a refusal counts nothing anywhere
   await h.client.hset(acctKey('c'), 'disabled', '1');
-  assert.deepEqual(await failover('b', { lease: 'L7', tokens: 25, cands: [['c', 0, 1]] }), ['err', 'no_available_account', -1]);
-  assert.equal(await h.client.exists('ah:rpm:acct:c', 'ah:tpm:acct:c'), 0);
-  assert.equal(await h.client.hget('ah:hold:L7', 'acct_id'), 'b');
+  const before = await checkWindows(h.client);
+  assert.deepEqual(await failover('r', { lease: 'L7', tokens: 25, cands: [['c', 0, 1, 10, 1000]] }),
+    ['err', 'no_available_account', -1]);
+  assert.deepEqual(await checkWindows(h.client), before);
+  for (const id of ['a', 'b', 'r']) assert.deepEqual(await win(id), counted, id);
+  assert.equal(await h.client.hget('ah:hold:L7', 'acct_id'), 'r');
 });
 
 test('malformed calls are errors and record nothing', async () => {

@@ -1,14 +1,29 @@
 // lib/pick.lua, the account choice, exercised through admit (and failover
 // for the shared behaviour): priority, skipping, the weighted draw, the
-// retry time, and accounts skipped at their own rpm/tpm limits.
+// retry time, and accounts skipped at their own rpm/tpm limits (their
+// windows ah:lim:acct:<id>, only for an account whose tuple has a limit;
+// planted relative to the server's current second, see fixtures.mjs).
 
-import { test } from 'node:test';
+import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  acctKey, admit, candidates, failover, newLease, rejectsUnchanged, seedKeyAndUser, seeded, serverNowMs, serverNowS, useRedis,
+  acctKey, admit, candidates, checkWindows, earlyInSecond, failover, limKey, newLease, plantWindow, readWindow,
+  refusedOnly, rejectsUnchanged, seedKeyAndUser, seeded, serverNowMs, useRedis,
 } from './fixtures.mjs';
 
 const h = useRedis();
+
+afterEach(async () => { await checkWindows(h.client); });
+
+const acctWin = (id) => limKey('acct', id);
+// The server's current second, early in it (see earlyInSecond).
+const early = async () => Math.floor((await earlyInSecond(h.client)) / 1000);
+// Window of account `id` with seconds relative to `s`, without its PTTL.
+async function win(id, s = 0) {
+  const w = await readWindow(h.client, acctWin(id), s);
+  if (w) delete w.pttl;
+  return w;
+}
 
 async function chosen(opts) {
   const reply = await admit(h, opts);
@@ -170,61 +185,62 @@ test('malformed candidates are errors and change nothing', async () => {
 
 // --- accounts at their own limits ---------------------------------------
 
-test('an account at its rpm limit is skipped, whatever its priority', async () => {
+test('an account at its rpm limit is skipped, whatever its priority; one without limits has no window', async () => {
   await seedKeyAndUser(h.client);
   const cands = [['a', 5, 1, 2, 0], ['b', 0, 1, 0, 0]];
+  let s = await early();
   assert.equal(await chosen({ cands }), 'a');
   assert.equal(await chosen({ cands }), 'a');
-  // a has served 2 in the last minute: b serves
+  // a has served 2 in the window: b serves
   assert.equal(await chosen({ cands }), 'b');
-  assert.equal(await h.client.zcard('ah:rpm:acct:a'), 2, 'a skipped account counts nothing');
-  assert.equal(await h.client.zcard('ah:rpm:acct:b'), 1);
-  // once a's oldest request leaves the window, a serves again
-  const now = await serverNowMs(h.client);
-  const [first] = await h.client.zrange('ah:rpm:acct:a', 0, 0);
-  await h.client.zadd('ah:rpm:acct:a', now - 60_001, first);
+  assert.deepEqual(await win('a', s), { rs: 2, ts: 0, tr: -61, o: 0, buckets: [[0, 2, 0]] }, 'a skipped account counts nothing');
+  assert.equal(await h.client.exists(acctWin('b')), 0, 'an account without limits is not counted');
+  // once a's oldest bucket has left the window (61 s after its second), a serves again
+  s = await early();
+  await plantWindow(h.client, acctWin('a'), [[-61, 1, 0], [-1, 1, 0]], { at: s });
   assert.equal(await chosen({ cands }), 'a');
+  assert.deepEqual(await win('a', s), { rs: 2, ts: 0, tr: -61, o: -1, buckets: [[-1, 1, 0], [0, 1, 0]] });
   // rpm 0 means no limit
   for (let i = 0; i < 5; i++) assert.equal(await chosen({ cands: [['b', 0, 1, 0, 0]] }), 'b');
+  assert.equal(await h.client.exists(acctWin('b')), 0);
 });
 
 test('an account at its tpm limit (for the tokens of this request) is skipped', async () => {
   await seedKeyAndUser(h.client);
   const cands = [['a', 5, 1, 0, 100], ['b', 0, 1, 0, 0]];
+  const s = await early();
   assert.equal(await chosen({ cands, tokens: 60 }), 'a');
   // 60 + 60 > 100: a is skipped for this request, but a smaller one fits
   assert.equal(await chosen({ cands, tokens: 60 }), 'b');
   assert.equal(await chosen({ cands, tokens: 40 }), 'a');
   assert.equal(await chosen({ cands, tokens: 1 }), 'b');
-  const sum = Object.values(await h.client.hgetall('ah:tpm:acct:a')).reduce((x, v) => x + Number(v), 0);
-  assert.equal(sum, 100);
-  // tokens 0 always fits
+  // tokens 0 always fits (no rpm limit)
   assert.equal(await chosen({ cands, tokens: 0 }), 'a');
+  assert.deepEqual(await win('a', s), { rs: 3, ts: 100, tr: -61, o: 0, buckets: [[0, 3, 100]] });
+  assert.equal(await h.client.exists(acctWin('b')), 0);
 });
 
-test('every available candidate at its limit: rate_limit_exceeded with the soonest retry', async () => {
+test('every available candidate at its limit: rate_limit_exceeded with the soonest retry, nothing counted', async () => {
   await seedKeyAndUser(h.client);
-  const now = await serverNowMs(h.client);
-  const s = Math.floor(now / 1000);
-  // a: rpm 1, its request 50 s old (room in ~10 s); b: tpm 100, 90 tokens 30 s ago (room in ~31 s)
-  await h.client.zadd('ah:rpm:acct:a', now - 50_000, 'old');
-  await h.client.hset('ah:tpm:acct:b', String(s - 30), '90');
-  // d is disabled: no retry from it; the list is refused, nothing written
+  const s = await early();
+  // a: rpm 1, a request 50 s ago (room at s + 11); b: tpm 100, 90 tokens 30 s ago (room at s + 31)
+  await plantWindow(h.client, acctWin('a'), [[-50, 1, 0]], { at: s });
+  await plantWindow(h.client, acctWin('b'), [[-30, 1, 90]], { at: s });
+  // d is disabled: no retry from it
   await h.client.hset(acctKey('d'), 'disabled', '1');
   const cands = [['a', 0, 1, 1, 0], ['b', 0, 1, 0, 100], ['d', 0, 1, 0, 0]];
-  const t0 = await serverNowMs(h.client);
-  const reply = await admit(h, { cands, tokens: 20 });
-  const t1 = await serverNowMs(h.client);
-  assert.deepEqual(reply.slice(0, 2), ['err', 'rate_limit_exceeded']);
-  // a's old request leaves at now - 50000 + 60000 (+1 ms)
-  assert.ok(reply[2] >= now + 10_001 - t1 && reply[2] <= now + 10_001 - t0, `retry ${reply[2]}`);
+  const [a, b] = [await win('a', s), await win('b', s)];
+  const within = async (opts, at) => {
+    const t0 = await serverNowMs(h.client);
+    const reply = await refusedOnly(h.client, () => admit(h, opts), (r) => assert.equal(r[1], 'rate_limit_exceeded'));
+    const t1 = await serverNowMs(h.client);
+    assert.ok(reply[2] >= at * 1000 - t1 && reply[2] <= at * 1000 - t0, `retry ${reply[2]} for ${at * 1000 - t0}`);
+  };
+  await within({ cands, tokens: 20 }, s + 11);
   // b alone: its bucket leaves the window at (s - 30 + 61) s
-  const t2 = await serverNowMs(h.client);
-  const r2 = await admit(h, { cands: [['b', 0, 1, 0, 100]], tokens: 20 });
-  const t3 = await serverNowMs(h.client);
-  assert.deepEqual(r2.slice(0, 2), ['err', 'rate_limit_exceeded']);
-  assert.ok(r2[2] >= (s + 31) * 1000 - t3 && r2[2] <= (s + 31) * 1000 - t2, `retry ${r2[2]}`);
+  await within({ cands: [['b', 0, 1, 0, 100]], tokens: 20 }, s + 31);
   // a cooling account that returns sooner gives the retry; the reason stays the limit
+  const now = await serverNowMs(h.client);
   await h.client.hset(acctKey('c'), 'cooldown_until', String(now + 3000));
   const r3 = await admit(h, { cands: [...cands, ['c', 0, 1, 0, 0]], tokens: 20 });
   assert.deepEqual(r3.slice(0, 2), ['err', 'rate_limit_exceeded']);
@@ -233,43 +249,61 @@ test('every available candidate at its limit: rate_limit_exceeded with the soone
   const r4 = await admit(h, { cands: [['c', 0, 1, 0, 0], ['d', 0, 1, 0, 0]] });
   assert.deepEqual(r4.slice(0, 2), ['err', 'no_available_account']);
   // nothing was counted on any account
-  assert.equal(await h.client.zcard('ah:rpm:acct:a'), 1);
-  assert.deepEqual(await h.client.hgetall('ah:tpm:acct:b'), { [s - 30]: '90' });
+  assert.deepEqual([await win('a', s), await win('b', s)], [a, b]);
+  assert.deepEqual((await h.client.keys('ah:lim:*')).sort(), [acctWin('a'), acctWin('b')]);
+});
+
+test('an account refused for its limit still drops the buckets that left its window', async () => {
+  await seedKeyAndUser(h.client);
+  const s = await early();
+  await plantWindow(h.client, acctWin('a'), [[-70, 2, 50], [-5, 1, 10]], { at: s });
+  await plantWindow(h.client, acctWin('b'), [[-61, 1, 10], [-20, 1, 10]], { at: s });
+  const t0 = await serverNowMs(h.client);
+  const reply = await refusedOnly(h.client, () => admit(h, { cands: [['a', 0, 1, 1, 0], ['b', 0, 1, 1, 0]] }),
+    (r) => assert.equal(r[1], 'rate_limit_exceeded'));
+  const t1 = await serverNowMs(h.client);
+  // the soonest: b's bucket of s-20 leaves at s + 41
+  assert.ok(reply[2] >= (s + 41) * 1000 - t1 && reply[2] <= (s + 41) * 1000 - t0, `retry ${reply[2]}`);
+  assert.deepEqual(await win('a', s), { rs: 1, ts: 10, tr: -61, o: -5, buckets: [[-5, 1, 10]] });
+  assert.deepEqual(await win('b', s), { rs: 1, ts: 10, tr: -61, o: -20, buckets: [[-20, 1, 10]] });
 });
 
 test('a request larger than an account\'s whole tpm budget never goes to it', async () => {
   await seedKeyAndUser(h.client);
   const reply = await admit(h, { cands: [['a', 0, 1, 0, 100]], tokens: 101 });
   assert.deepEqual(reply, ['err', 'rate_limit_exceeded', 60000]);
-  assert.equal(await h.client.exists('ah:tpm:acct:a'), 0);
+  assert.equal(await h.client.exists(acctWin('a')), 0);
 });
 
 test('failover skips accounts at their limit and counts the request on the next one', async () => {
   await seedKeyAndUser(h.client);
-  const s0 = await serverNowS(h.client);
+  const s = await early();
   const admitted = await admit(h, { lease: 'F1', tokens: 30, cands: [['a', 0, 1, 0, 0]] });
   assert.equal(admitted[1], 'a');
-  // b is at its rpm limit; c takes the request
-  await h.client.zadd('ah:rpm:acct:b', await serverNowMs(h.client), 'other');
-  const cands = [['b', 9, 1, 1, 0], ['c', 0, 1, 0, 0]];
+  // b is at its rpm limit; c (with limits of its own) takes the request
+  await plantWindow(h.client, acctWin('b'), [[0, 1, 0]], { at: s });
+  const b = await win('b', s);
+  const cands = [['b', 9, 1, 1, 0], ['c', 0, 1, 10, 1000]];
   assert.deepEqual(await failover(h, 'a', { lease: 'F1', tokens: 30, cands }), ['ok', 'c']);
-  assert.deepEqual(await h.client.zrange('ah:rpm:acct:c', 0, -1), ['F1']);
-  const tpm = await h.client.hgetall('ah:tpm:acct:c');
-  assert.deepEqual(Object.values(tpm), ['30']);
+  assert.deepEqual(await win('c', s), { rs: 1, ts: 30, tr: -61, o: 0, buckets: [[0, 1, 30]] });
   const hold = await h.client.hgetall('ah:hold:F1');
   assert.equal(hold.acct_id, 'c');
-  assert.equal(hold.acct_sec, Object.keys(tpm)[0]);
-  assert.ok(Number(hold.acct_sec) >= s0);
-  assert.equal(await h.client.zcard('ah:rpm:acct:b'), 1, 'the skipped account counts nothing');
-  // only limited accounts left: rate_limit_exceeded with a retry
+  assert.equal(Number(hold.acct_sec), s, 'the bucket settle corrects');
+  assert.deepEqual(await win('b', s), b, 'the skipped account counts nothing');
+  assert.equal(await h.client.exists(acctWin('a')), 0, 'a has no limits');
+  // only limited accounts left: rate_limit_exceeded with a retry when b's bucket leaves
+  const t0 = await serverNowMs(h.client);
   const reply = await failover(h, 'c', { lease: 'F1', tokens: 30, cands: [['b', 0, 1, 1, 0]] });
+  const t1 = await serverNowMs(h.client);
   assert.deepEqual(reply.slice(0, 2), ['err', 'rate_limit_exceeded']);
-  assert.ok(reply[2] > 59_000 && reply[2] <= 60_001, `retry ${reply[2]}`);
+  assert.ok(reply[2] >= (s + 61) * 1000 - t1 && reply[2] <= (s + 61) * 1000 - t0, `retry ${reply[2]}`);
+  assert.deepEqual(await win('b', s), b);
   assert.equal((await h.client.hgetall('ah:hold:F1')).acct_id, 'c', 'no account: the hold keeps the last one');
 });
 
 test('failover with a lease whose hold is gone still counts the next account and creates no hold', async () => {
-  assert.deepEqual(await failover(h, 'a', { lease: 'ghost', tokens: 5, cands: [['b', 0, 1, 0, 0]] }), ['ok', 'b']);
-  assert.deepEqual(await h.client.zrange('ah:rpm:acct:b', 0, -1), ['ghost']);
+  const s = await early();
+  assert.deepEqual(await failover(h, 'a', { lease: 'ghost', tokens: 5, cands: [['b', 0, 1, 3, 0]] }), ['ok', 'b']);
+  assert.deepEqual(await win('b', s), { rs: 1, ts: 5, tr: -61, o: 0, buckets: [[0, 1, 5]] });
   assert.equal(await h.client.exists('ah:hold:ghost'), 0);
 });
