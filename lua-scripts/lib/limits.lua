@@ -110,10 +110,11 @@ local function lim_buckets(L)
   return out
 end
 
--- ms from now_ms until the oldest bucket leaves the window (a full window
--- when it is empty): the "reset" of the rate-limit headers.
+-- ms from now_ms until the oldest bucket leaves the window (for an empty
+-- window, the bucket of this second, which the request being admitted will
+-- open): the "reset" of the rate-limit headers.
 local function lim_reset_ms(L, now_ms)
-  if L.o == nil then return AH_WINDOW_MS end
+  if L.o == nil then return (L.now_s + AH_WINDOW_SECS) * 1000 - now_ms end
   return (L.o + AH_WINDOW_SECS) * 1000 - now_ms
 end
 

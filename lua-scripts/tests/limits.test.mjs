@@ -307,8 +307,12 @@ test('a window idle for more than 61 s is reset; one idle for 60 s keeps its las
   for (const idle of [61, 62, 100, 500]) {
     const s = await early();
     await plantWindow(h.client, W.key, [[-idle - 20, 1, 400], [-idle, 2, 600]], { at: s, tr: s - idle - 61 });
-    const { reply } = await admitted({ tokens: 7 });
-    assert.deepEqual(reply.slice(4, 9), [2, 1, 60000, 1000, 993], `idle ${idle}`);
+    const { reply, t0, t1 } = await admitted({ tokens: 7 });
+    assert.deepEqual([...reply.slice(4, 6), ...reply.slice(7, 9)], [2, 1, 1000, 993], `idle ${idle}`);
+    // reset: the bucket this request opened leaves 61 s after its second began
+    for (const reset of [reply[6], reply[9]]) {
+      assert.ok(reset >= (s + 61) * 1000 - t1 && reset <= (s + 61) * 1000 - t0, `idle ${idle}: reset ${reset}`);
+    }
     assert.deepEqual(await win(W.key, s), { rs: 1, ts: 7, tr: -61, o: 0, buckets: [[0, 1, 7]] }, `idle ${idle}`);
   }
   const s = await early();
@@ -542,10 +546,11 @@ test('the success reply carries the tightest key/user RPM and TPM windows', asyn
   await plantWindow(h.client, W.user, [[-30, 1, 0]], { at: s });
   const { reply: r1, t0, t1 } = await admitted({ tokens: 100 });
   // requests: the user's window (5, 2 used after this one), reset when its bucket of s-30 leaves;
-  // tokens: the key's (1000, 100 used), empty before: a full window
+  // tokens: the key's (1000, 100 used), empty before: reset when this request's bucket leaves
   assert.deepEqual(r1.slice(0, 6), ['ok', 'a', 'k1', 'u1', 5, 3]);
   assert.ok(r1[6] >= (s + 31) * 1000 - t1 && r1[6] <= (s + 31) * 1000 - t0, `req reset ${r1[6]}`);
-  assert.deepEqual(r1.slice(7), [1000, 900, 60000]);
+  assert.deepEqual(r1.slice(7, 9), [1000, 900]);
+  assert.ok(r1[9] >= (s + 61) * 1000 - t1 && r1[9] <= (s + 61) * 1000 - t0, `tok reset ${r1[9]}`);
   const { reply: r2, t0: t2, t1: t3 } = await admitted({ tokens: 100 });
   assert.deepEqual([r2[4], r2[5], r2[7], r2[8]], [5, 2, 1000, 800]);
   // the key's window now starts with the bucket of s
