@@ -26,6 +26,9 @@
 #define AH_RELAY_MAX_ERROR_BODY (64 * 1024)   /* upstream error bodies kept for the client's message */
 #define AH_RELAY_MAX_RESPONSE ((size_t)64 << 20) /* non-streaming upstream answers */
 #define AH_RELAY_MAX_GEN_DATA ((size_t)4 << 20)  /* stream event data kept for a token estimate */
+/* curl's receive buffer for a stream (its default is 16 KiB): it lives as long as the stream, whose events are a few
+ * hundred bytes; a larger event just takes several reads */
+#define AH_RELAY_STREAM_RECV_BUFFER 2048
 
 typedef enum en_ah_fail_t {
     AH_FAIL_NONE,
@@ -56,7 +59,7 @@ typedef struct st_ah_relay_t {
     uint64_t t_start; /**< h2o_now ms */
 
     /* routing */
-    ah_candidate_t cands[AH_RELAY_MAX_CANDIDATES];
+    ah_candidate_t *cands; /**< the accounts that may serve it (owned; ncands of them, at most AH_RELAY_MAX_CANDIDATES) */
     size_t ncands;
     unsigned char tried[AH_RELAY_MAX_CANDIDATES];
     const ah_candidate_t *cur;

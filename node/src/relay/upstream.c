@@ -384,6 +384,8 @@ int ah_relay_upstream_start(ah_relay_t *r)
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
     ah_upstream_common_options(e, ch);
+    if (r->stream)
+        curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)AH_RELAY_STREAM_RECV_BUFFER);
     free(url); /* curl copies string options */
 
     if (ah_curl_loop_add(r->w->curl, e, on_done, r) != 0) {
