@@ -31,6 +31,7 @@ static void free_relay(ah_relay_t *r)
         h2o_buffer_dispose(&r->inflight);
     if (r->gen_data != NULL)
         h2o_buffer_dispose(&r->gen_data);
+    free(r->gen_counter);
     if (r->tr != NULL)
         ah_translate_stream_free(r->tr);
     ah_sse_dispose(&r->sse);

@@ -203,6 +203,8 @@ static int on_event(void *ud, const ah_sse_event_t *ev)
             ah_buffer_append(&r->gen_data, ev->data, ev->data_len);
             ah_buffer_append(&r->gen_data, "\n", 1);
         }
+        if (r->gen_data->size >= AH_RELAY_GEN_FOLD)
+            ah_relay_usage_fold(r);
     }
     ah_relay_write(r, ev->raw, ev->raw_len);
     return 0;
