@@ -3,9 +3,16 @@
  *
  * Every call is a heap-allocated record handed to hiredis as privdata. A call
  * ends once: by its reply, by its deadline, or by the loss of the connection.
- * When the deadline fires first the caller is told at once, the connection is
- * dropped (a Redis that does not answer in time is treated as gone), and
- * hiredis then hands the record back with a NULL reply so that it is freed.
+ * When the deadline fires first the caller is told at once and the record
+ * stays with hiredis, marked finished: its late reply (or the NULL reply
+ * hiredis hands back when the connection goes) only frees it. One slow call
+ * therefore fails alone, not the calls pipelined behind it.
+ * The connection itself is dropped only when Redis looks stuck: calls are
+ * pending and no reply at all has arrived for longer than the deadline (a
+ * watchdog timer checks). Replies come in order, so a Redis that is slow but
+ * answering (a burst queued on the connection) keeps its connection. Blocking
+ * commands (XREAD BLOCK) belong on a connection of their own whose deadline
+ * exceeds the block time (see log_tail.c).
  * Setup commands (AUTH, SELECT, SCRIPT LOAD, SUBSCRIBE) are queued right after
  * connect; the client is ready once all of them succeeded.
  */
@@ -37,6 +44,9 @@ struct st_ah_redis_t {
     int state;
     int setup_pending;
     ah_timer_t reconnect_timer, connect_timer;
+    ah_timer_t watchdog;     /* armed while calls are pending on ac: fires to check that replies still arrive */
+    size_t awaiting;         /* calls sent on ac whose reply has not arrived (timed-out ones included) */
+    uint64_t last_progress;  /* h2o_now when the last reply arrived, or when awaiting last rose from 0 */
     uint32_t backoff_ms;
     ah_redis_stats_t stats;
 };
@@ -85,7 +95,9 @@ static void go_down(ah_redis_t *r, const char *why)
 {
     int was_ready = r->state == R_READY;
     r->state = R_DOWN;
+    r->awaiting = 0;
     ah_timer_stop(r->timers, &r->connect_timer);
+    ah_timer_stop(r->timers, &r->watchdog);
     if (was_ready) {
         ah_log(AH_LOG_WARN, "redis", "connection to %s:%d lost: %s", r->host, r->port, why);
         if (r->hooks.on_down != NULL)
@@ -96,13 +108,55 @@ static void go_down(ah_redis_t *r, const char *why)
     r->backoff_ms = r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : r->backoff_ms * 2;
 }
 
+/*
+ * The watchdog: while calls are pending, some reply must arrive at least every
+ * timeout_ms. It fires 1 ms after the deadline of a call sent at the last
+ * progress, so that such a call times out (and is counted) before the
+ * connection is judged stuck.
+ */
+static void on_watchdog(ah_timer_t *t)
+{
+    ah_redis_t *r = H2O_STRUCT_FROM_MEMBER(ah_redis_t, watchdog, t);
+    if (r->ac == NULL || r->awaiting == 0)
+        return;
+    uint64_t idle = h2o_now(r->loop) - r->last_progress;
+    if (idle > (uint64_t)r->timeout_ms) {
+        char why[96];
+        snprintf(why, sizeof(why), "no reply for %llu ms with %zu calls pending", (unsigned long long)idle, r->awaiting);
+        drop_connection(r, why);
+        return;
+    }
+    ah_timer_start(r->timers, &r->watchdog, (uint64_t)r->timeout_ms + 1 - idle, on_watchdog);
+}
+
+/* a call went out on r->ac */
+static void note_sent(ah_redis_t *r)
+{
+    if (r->awaiting++ == 0)
+        r->last_progress = h2o_now(r->loop);
+    if (!ah_timer_is_armed(&r->watchdog))
+        ah_timer_start(r->timers, &r->watchdog, (uint64_t)r->timeout_ms + 1, on_watchdog);
+}
+
+/* a call's reply (or, when got_reply is 0, its NULL at disconnection) came back from r->ac */
+static void note_reply(ah_redis_t *r, int got_reply)
+{
+    if (r->awaiting != 0)
+        --r->awaiting;
+    if (got_reply)
+        r->last_progress = h2o_now(r->loop);
+}
+
 /* the reply callback of every call made through send_call */
 static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 {
     call_t *c = privdata;
     redisReply *rep = reply;
     ah_redis_t *r = c->r;
+    if (ac == r->ac)
+        note_reply(r, rep != NULL);
     if (c->finished) {
+        /* the late reply of a call that timed out, or its NULL when the connection went: nobody waits for it */
         free_call(c);
         return;
     }
@@ -119,6 +173,7 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
         c->argv[1] = (char *)argv1, c->argvlen[1] = len1;
         c->script = 0;
         if (rv == REDIS_OK) {
+            note_sent(r);
             ah_timer_start(r->timers, &c->deadline, r->timeout_ms, c->deadline.cb);
             return;
         }
@@ -140,10 +195,10 @@ static void on_deadline(ah_timer_t *t)
     c->finished = 1;
     ++r->stats.timeouts;
     ++r->stats.errors;
+    /* hiredis still owns c: it comes back through on_reply with its late reply, or NULL when the connection goes;
+     * whether the connection itself is stuck is the watchdog's decision */
     if (c->cb != NULL)
         c->cb(c->ud, NULL, "redis timeout");
-    /* hiredis still owns c: it comes back through on_reply (NULL) when the connection is freed */
-    drop_connection(r, "a call timed out");
 }
 
 /* digits of n (n >= 0) then CRLF at p; returns the bytes written */
@@ -198,6 +253,7 @@ static int send_call(ah_redis_t *r, call_t *c, int argc, const char **argv, cons
         return -1;
     }
     ++r->stats.calls;
+    note_sent(r);
     ah_timer_start(r->timers, &c->deadline, r->timeout_ms, on_deadline);
     return 0;
 }
@@ -384,6 +440,7 @@ void ah_redis_destroy(ah_redis_t **pr)
     drop_connection(r, "shutting down");
     ah_timer_stop(r->timers, &r->reconnect_timer);
     ah_timer_stop(r->timers, &r->connect_timer);
+    ah_timer_stop(r->timers, &r->watchdog);
     free(r->host);
     free(r->user);
     free(r->password);

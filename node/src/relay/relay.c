@@ -22,6 +22,7 @@ static void free_relay(ah_relay_t *r)
     --r->w->in_flight; /* only now: h2o has written everything the client will get */
     r->w->metrics.relay_buffered -= (int64_t)ah_relay_queued(r);
     ah_snapshot_release(&r->snap);
+    free(r->cands);
     json_decref(r->body);
     if (r->respbody != NULL)
         h2o_buffer_dispose(&r->respbody);
@@ -31,6 +32,7 @@ static void free_relay(ah_relay_t *r)
         h2o_buffer_dispose(&r->inflight);
     if (r->gen_data != NULL)
         h2o_buffer_dispose(&r->gen_data);
+    free(r->gen_counter);
     if (r->tr != NULL)
         ah_translate_stream_free(r->tr);
     ah_sse_dispose(&r->sse);
@@ -529,6 +531,7 @@ void ah_relay_start(h2o_req_t *req, json_t *body, const char *key, size_t keylen
     size_t total = ah_router_candidates(r->snap, r->model, all, AH_RELAY_MAX_CANDIDATES);
     if (total > AH_RELAY_MAX_CANDIDATES)
         total = AH_RELAY_MAX_CANDIDATES;
+    r->cands = h2o_mem_alloc(sizeof(*r->cands) * (total != 0 ? total : 1));
     for (size_t i = 0; i != total; ++i)
         if (can_serve(r, all[i].account->channel))
             r->cands[r->ncands++] = all[i];

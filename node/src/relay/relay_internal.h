@@ -14,6 +14,7 @@
 #include <h2o.h>
 #include <jansson.h>
 #include "aihub/sse.h"
+#include "aihub/tokens.h"
 #include "aihub/translate.h"
 #include "config/snapshot.h"
 #include "http/async.h"
@@ -26,6 +27,12 @@
 #define AH_RELAY_MAX_ERROR_BODY (64 * 1024)   /* upstream error bodies kept for the client's message */
 #define AH_RELAY_MAX_RESPONSE ((size_t)64 << 20) /* non-streaming upstream answers */
 #define AH_RELAY_MAX_GEN_DATA ((size_t)4 << 20)  /* stream event data kept for a token estimate */
+/* curl's receive buffer for a stream (its default is 16 KiB): it lives as long as the stream, whose events are a few
+ * hundred bytes; a larger event just takes several reads */
+#define AH_RELAY_STREAM_RECV_BUFFER 2048
+/* kept stream event data past which it is folded into a token counter: memory per stream stays flat however long
+ * the answer (events are ~200 bytes of JSON for a few characters of text) */
+#define AH_RELAY_GEN_FOLD 2048
 
 typedef enum en_ah_fail_t {
     AH_FAIL_NONE,
@@ -56,7 +63,7 @@ typedef struct st_ah_relay_t {
     uint64_t t_start; /**< h2o_now ms */
 
     /* routing */
-    ah_candidate_t cands[AH_RELAY_MAX_CANDIDATES];
+    ah_candidate_t *cands; /**< the accounts that may serve it (owned; ncands of them, at most AH_RELAY_MAX_CANDIDATES) */
     size_t ncands;
     unsigned char tried[AH_RELAY_MAX_CANDIDATES];
     const ah_candidate_t *cur;
@@ -93,7 +100,8 @@ typedef struct st_ah_relay_t {
     int64_t cost, charged, unpaid;
     int64_t rl[6];            /**< from admit: requests limit, remaining, reset ms; tokens limit, remaining, reset ms */
     ah_timer_t renew_timer;   /**< extends the lease of a long request */
-    h2o_buffer_t *gen_data;   /**< data of stream events, kept to estimate tokens when no usage arrives */
+    h2o_buffer_t *gen_data;   /**< data of recent stream events, kept to estimate tokens when no usage arrives */
+    ah_tokens_counter_t *gen_counter; /**< the text of older events, folded out of gen_data (NULL until the first fold) */
     int usage_estimated;      /**< the tokens were estimated, not reported by the upstream */
 
     /* outcome */
@@ -133,6 +141,8 @@ void ah_relay_upstream_abort(ah_relay_t *r);
 /* usage.c */
 /** fills prompt/completion/cached tokens: the upstream's usage, or estimates (see docs/money.md) */
 void ah_relay_usage_finalize(ah_relay_t *r);
+/** folds the kept stream event data into r->gen_counter and empties gen_data */
+void ah_relay_usage_fold(ah_relay_t *r);
 /** the cost of the request's tokens: the asked model's price, else the upstream model's, else 0 */
 int64_t ah_relay_cost(const ah_relay_t *r);
 /** the hold at admission: estimated prompt and max tokens at the asked model's price, else the highest candidate price */

@@ -253,6 +253,8 @@ static int on_event(void *ud, const ah_sse_event_t *ev)
             ah_buffer_append(&r->gen_data, ev->data, ev->data_len);
             ah_buffer_append(&r->gen_data, "\n", 1);
         }
+        if (r->gen_data->size >= AH_RELAY_GEN_FOLD)
+            ah_relay_usage_fold(r);
     }
     ah_relay_write(r, ev->raw, ev->raw_len);
     return 0;
@@ -448,6 +450,8 @@ int ah_relay_upstream_start(ah_relay_t *r)
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
     ah_upstream_common_options(e, ch);
+    if (r->stream)
+        curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)AH_RELAY_STREAM_RECV_BUFFER);
     free(url); /* curl copies string options */
 
     if (ah_curl_loop_add(r->w->curl, e, on_done, r) != 0) {

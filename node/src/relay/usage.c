@@ -34,6 +34,27 @@ static void add_message(json_t *m, ah_tokens_counter_t *c)
     }
 }
 
+/* the generated text of kept stream events (one event's data per line) */
+static void add_events(const h2o_buffer_t *data, ah_tokens_counter_t *n)
+{
+    const char *p = data->bytes, *end = p + data->size;
+    json_error_t jerr;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', end - p);
+        if (nl == NULL)
+            nl = end;
+        json_t *chunk = json_loadb(p, nl - p, 0, &jerr);
+        size_t i;
+        json_t *choice;
+        json_array_foreach(json_object_get(chunk, "choices"), i, choice)
+        {
+            add_message(json_object_get(choice, "delta"), n);
+        }
+        json_decref(chunk);
+        p = nl + 1;
+    }
+}
+
 static int64_t estimate_completion(const ah_relay_t *r)
 {
     if (r->tr != NULL)
@@ -61,25 +82,21 @@ static int64_t estimate_completion(const ah_relay_t *r)
         json_decref(body);
         return ah_tokens_counter_result(n);
     }
-    if (r->gen_data == NULL)
-        return 0;
-    /* one event's data per line */
-    const char *p = r->gen_data->bytes, *end = p + r->gen_data->size;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', end - p);
-        if (nl == NULL)
-            nl = end;
-        json_t *chunk = json_loadb(p, nl - p, 0, &jerr);
-        size_t i;
-        json_t *choice;
-        json_array_foreach(json_object_get(chunk, "choices"), i, choice)
-        {
-            add_message(json_object_get(choice, "delta"), n);
-        }
-        json_decref(chunk);
-        p = nl + 1;
-    }
+    if (r->gen_counter != NULL)
+        counter = *r->gen_counter;
+    if (r->gen_data != NULL)
+        add_events(r->gen_data, n);
     return ah_tokens_counter_result(n);
+}
+
+void ah_relay_usage_fold(ah_relay_t *r)
+{
+    if (r->gen_counter == NULL) {
+        r->gen_counter = h2o_mem_alloc(sizeof(*r->gen_counter));
+        ah_tokens_counter_init(r->gen_counter, ah_tokens_family_of(r->cur != NULL ? r->cur->upstream_model : r->model));
+    }
+    add_events(r->gen_data, r->gen_counter);
+    h2o_buffer_consume(&r->gen_data, r->gen_data->size);
 }
 
 void ah_relay_usage_finalize(ah_relay_t *r)

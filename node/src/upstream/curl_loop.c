@@ -42,8 +42,16 @@ struct st_ah_curl_loop_t {
     size_t running;
     sockinfo_t *garbage;
     xfer_t *free_list;
+    size_t nfree; /* handles on free_list */
     xfer_t *aborts;
 };
+
+/*
+ * Idle easy handles kept for reuse. Each is about 6 KiB (curl's receive buffer
+ * is per transfer and already freed when it ends); without a cap, a burst of
+ * 10,000 streams would leave 10,000 handles behind for good.
+ */
+#define IDLE_HANDLES_MAX 64
 
 static void finish_xfer(ah_curl_loop_t *cl, xfer_t *x, CURLcode result)
 {
@@ -205,6 +213,7 @@ CURL *ah_curl_loop_easy(ah_curl_loop_t *cl)
     xfer_t *x = cl->free_list;
     if (x != NULL) {
         cl->free_list = x->next;
+        --cl->nfree;
         return x->easy;
     }
     x = h2o_mem_alloc(sizeof(*x));
@@ -217,11 +226,17 @@ void ah_curl_loop_release(ah_curl_loop_t *cl, CURL *easy)
 {
     xfer_t *x;
     curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
+    if (cl->nfree >= IDLE_HANDLES_MAX) {
+        curl_easy_cleanup(easy);
+        free(x);
+        return;
+    }
     curl_easy_reset(easy);
     curl_easy_setopt(easy, CURLOPT_PRIVATE, x);
     x->cb = NULL, x->ud = NULL;
     x->next = cl->free_list;
     cl->free_list = x;
+    ++cl->nfree;
 }
 
 int ah_curl_loop_add(ah_curl_loop_t *cl, CURL *easy, ah_curl_done_cb cb, void *ud)
