@@ -12,7 +12,11 @@
 --                            "client_error" (an upstream 4xx passed to the
 --                            client); "client_closed" (the client left);
 --                            "failed" (every attempt failed: the health record
---                            is left alone, the failover steps counted them)
+--                            is left alone, the failover steps counted them);
+--                            "released" (the node's call to admit timed out,
+--                            the client got 503: whatever that admission
+--                            placed is given back, the health record is left
+--                            alone; without a hold nothing at all is written)
 -- ARGV[3]    status          the upstream's last status (0: none)
 -- ARGV[4]    latency_ms      of the last upstream attempt (integer)
 -- ARGV[5]    cost            the actual cost in micro-units (integer >= 0)
@@ -52,7 +56,8 @@ local ct = ah_int(ARGV[12], 'completion_tokens')
 if #KEYS ~= 1 or #ARGV < 12 or #ARGV % 2 ~= 0 then
   ah_fail('settle: expected 1 key and 12 arguments plus field/value pairs')
 end
-local outcomes = {ok = true, stream_error = true, client_error = true, client_closed = true, failed = true}
+local outcomes = {ok = true, stream_error = true, client_error = true, client_closed = true, failed = true,
+  released = true}
 if not outcomes[outcome] then ah_fail('settle: unknown outcome ' .. tostring(outcome)) end
 if cost < 0 or tokens < 0 then ah_fail('settle: cost and tokens must be >= 0') end
 if latency < 0 then ah_fail('settle: latency_ms must be >= 0') end
@@ -80,6 +85,9 @@ local hold = tonumber(h[3]) or 0
 local tpm_est = tonumber(h[4]) or 0
 local tpm_sec, acct_sec = tonumber(h[5]), tonumber(h[7])
 local acct_id = h[6] or string.sub(acct_key, #AH_ACCT_PREFIX + 1)
+-- "released": the node gave up waiting for admit's reply; only an admission
+-- that did happen has anything to release (and to log)
+if outcome == 'released' and not h[1] then return {0, 0, -1} end
 -- in-flight counts to lower: those admit raised and no sweep lowered yet
 local live = h[1] and h[11] ~= '1'
 local ifk, ifu = live and h[9] == '1', live and h[10] == '1'
@@ -133,7 +141,7 @@ lim_tpm_correct('acct', acct_id, acct_sec, delta)
 
 -- the account's health; a "failed" request's last attempt was already counted
 -- by its failover step
-if outcome ~= 'failed' then
+if outcome ~= 'failed' and outcome ~= 'released' then
   local a = redis.call('HMGET', acct_key, 'requests', 'errors', 'stream_errors', 'latency_ewma_ms')
   local ewma = tonumber(a[4])
   if ewma == nil then ewma = latency else ewma = ewma * 0.8 + latency * 0.2 end

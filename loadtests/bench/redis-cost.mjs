@@ -6,9 +6,11 @@
 // sends them under load, and the stats fold every 1,000 requests. Reports Redis's CPU per request (getrusage of the
 // server, from INFO cpu) and its commands per request (INFO commandstats).
 //
-//   node loadtests/bench/redis-cost.mjs [--requests N] [--batch B] [--users U] [--json] [--lua-dir DIR] [--admit-only]
+//   node loadtests/bench/redis-cost.mjs [--requests N] [--batch B] [--users U] [--json] [--lua-dir DIR] [--admit-only] [--full-windows]
 //
 // --admit-only leaves settle out (its cost is then the difference).
+// --full-windows starts with every limited window holding a minute of traffic
+// (60 one-second buckets), as under steady load, instead of empty windows.
 // --lua-dir loads the scripts from a copy laid out like lua-scripts/ (to
 // measure a change before making it).
 //
@@ -26,6 +28,7 @@ const { values: opt } = parseArgs({
     json: { type: 'boolean', default: false },
     'lua-dir': { type: 'string' },
     'admit-only': { type: 'boolean', default: false },
+    'full-windows': { type: 'boolean', default: false },
   },
 });
 const N = Number(opt.requests);
@@ -64,6 +67,21 @@ try {
     await client.hset(`ah:key:h${u}`, { id: `k${u}`, user_id: `u${u}`, name: 'bench', enabled: '1',
       rpm: '100000000', tpm: '1000000000', max_in_flight: '100000', created_at: String(nowS) });
     await client.set(`ah:keyid:k${u}`, `h${u}`);
+  }
+  if (opt['full-windows']) {
+    // a minute of earlier traffic (100 requests of 60 tokens a second) in the key's, user's and
+    // gateway's windows, laid out as lib/limits.lua writes them
+    const t = Number((await client.time())[0]);
+    for (let u = 0; u < USERS; ++u) {
+      for (const key of [`ah:lim:key:k${u}`, `ah:lim:user:u${u}`, ...(u === 0 ? ['ah:lim:global:all'] : [])]) {
+        // in the order the scripts create them: the sums and the newest bucket first
+        const f = { rs: String(60 * 100), ts: String(60 * 100 * 60), cs: String(t - 1), cr: '100', ct: String(100 * 60),
+          tr: String(t - 61), o: String(t - 60) };
+        for (let s = t - 60; s < t - 1; ++s) { f[`r${s}`] = '100'; f[`t${s}`] = String(100 * 60); }
+        await client.hset(key, f);
+        await client.expire(key, 63);
+      }
+    }
   }
   let seq = 0;
   const admitArgs = (u, lease) => [

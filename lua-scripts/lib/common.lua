@@ -34,10 +34,20 @@ local function ah_int_str(n)
   return string.format('%d', n)
 end
 
+-- A unix second as decimal text, remembered for the last second asked (the
+-- script's own, set by ah_now): field names such as "r<sec>" are built from
+-- it many times per call, and a number-to-text conversion is not free.
+local ah_sec_n, ah_sec_s = nil, nil
+local function ah_sec_text(n)
+  if n ~= ah_sec_n then ah_sec_n, ah_sec_s = n, string.format('%d', n) end
+  return ah_sec_s
+end
+
 -- The server's clock, read once per script: unix seconds and milliseconds.
 local function ah_now()
   local t = redis.call('TIME')
   local s = tonumber(t[1])
+  ah_sec_n, ah_sec_s = s, t[1]
   return s, s * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 

@@ -38,6 +38,16 @@ local function pick_count(argv_offset)
   return n
 end
 
+-- ah_int for field `what` of candidate i; the error text is built only on
+-- failure (this runs for every candidate of every request).
+local function pick_int(v, i, what)
+  local digits = type(v) == 'string' and string.match(v, '^%-?(%d+)$')
+  if not digits or #digits > 15 then
+    ah_fail('candidate ' .. i .. ' ' .. what .. ' must be a decimal integer, got ' .. tostring(v))
+  end
+  return tonumber(v)
+end
+
 -- Parse the candidates into a list of {id, key, priority, weight, rpm, tpm},
 -- checking every field and the KEYS that go with them. width is 3 (id,
 -- priority, weight) or 5 (plus the account's own rpm and tpm limits, 0 =
@@ -52,8 +62,8 @@ local function pick_parse(keys_offset, argv_offset, width)
     if id == nil or id == '' then
       ah_fail('candidate ' .. i .. ': missing account id')
     end
-    local priority = ah_int(ARGV[a + 2], 'candidate ' .. i .. ' priority')
-    local weight = ah_int(ARGV[a + 3], 'candidate ' .. i .. ' weight')
+    local priority = pick_int(ARGV[a + 2], i, 'priority')
+    local weight = pick_int(ARGV[a + 3], i, 'weight')
     if weight < 1 then
       ah_fail('candidate ' .. i .. ': weight must be >= 1, got ' .. weight)
     end
@@ -64,8 +74,8 @@ local function pick_parse(keys_offset, argv_offset, width)
     end
     local rpm, tpm = 0, 0
     if width == 5 then
-      rpm = ah_int(ARGV[a + 4], 'candidate ' .. i .. ' rpm')
-      tpm = ah_int(ARGV[a + 5], 'candidate ' .. i .. ' tpm')
+      rpm = pick_int(ARGV[a + 4], i, 'rpm')
+      tpm = pick_int(ARGV[a + 5], i, 'tpm')
     end
     list[i] = {id = id, key = key, priority = priority, weight = weight, rpm = rpm, tpm = tpm}
   end

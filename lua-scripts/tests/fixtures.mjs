@@ -256,8 +256,8 @@ export async function refusedOnly(client, call, expected, { logged = true } = {}
   const lastGone = Math.floor(t1 / 1000) - 61;
   for (const k of new Set([...Object.keys(before), ...Object.keys(after)].filter(isLim))) {
     assert.ok(before[k], `a refusal must not create the window ${k}`);
-    const b = before[k].hash;
-    const a = after[k]?.hash;
+    const b = logicalWindow(before[k].hash);
+    const a = after[k] ? logicalWindow(after[k].hash) : undefined;
     const bucketsOf = (hash) => Object.keys(hash ?? {}).filter((f) => BUCKET_FIELD.test(f));
     for (const f of bucketsOf(a)) assert.equal(a[f], b[f], `${k} ${f}: a refusal must not count`);
     const dropped = bucketsOf(b).filter((f) => a?.[f] === undefined);
@@ -293,6 +293,16 @@ export const limKey = (scope, id) => `ah:lim:${scope}:${id}`;
 const BUCKET_FIELD = /^[rt]-?\d+$/;
 
 /**
+ * A window hash as the buckets it means: the newest bucket, kept in the
+ * fields cs/cr/ct, shown as r<cs>/t<cs> like the older ones.
+ */
+export function logicalWindow(hash) {
+  if (!hash || hash.cs === undefined) return hash;
+  const { cs, cr, ct, ...rest } = hash;
+  return { ...rest, [`r${cs}`]: cr, [`t${cs}`]: ct };
+}
+
+/**
  * Wait (at most 3 s) until the server's clock is early in a second
  * (ms % 1000 < maxMs) and return it in unix ms, so that a test planting
  * buckets relative to this second runs its next calls in the same second.
@@ -319,13 +329,19 @@ export async function plantWindow(client, key, buckets, { at, tr, ttl = 63 } = {
   const s = at ?? await serverNowS(client);
   const secs = buckets.map(([rel]) => s + rel);
   const oldest = secs.length ? Math.min(...secs) : null;
+  const newest = secs.length ? Math.max(...secs) : null;
+  // in the order the scripts create them: the sums and the newest bucket first
   const fields = {
     rs: String(buckets.reduce((x, [, r]) => x + r, 0)),
     ts: String(buckets.reduce((x, [, , t]) => x + t, 0)),
-    tr: String(tr ?? Math.min(s - 61, oldest === null ? Infinity : oldest - 1)),
   };
+  for (const [rel, r, t] of buckets) {
+    if (s + rel === newest) Object.assign(fields, { cs: String(newest), cr: String(r), ct: String(t) });
+  }
+  fields.tr = String(tr ?? Math.min(s - 61, oldest === null ? Infinity : oldest - 1));
   if (oldest !== null) fields.o = String(oldest);
   for (const [rel, r, t] of buckets) {
+    if (s + rel === newest) continue;
     fields[`r${s + rel}`] = String(r);
     fields[`t${s + rel}`] = String(t);
   }
@@ -342,7 +358,7 @@ export async function plantWindow(client, key, buckets, { at, tr, ttl = 63 } = {
  * to that second.
  */
 export async function readWindow(client, key, rel = 0) {
-  const hash = await client.hgetall(key);
+  const hash = logicalWindow(await client.hgetall(key));
   if (Object.keys(hash).length === 0) return null;
   const secs = [...new Set(Object.keys(hash).filter((f) => BUCKET_FIELD.test(f)).map((f) => Number(f.slice(1))))]
     .sort((x, y) => x - y);
@@ -368,8 +384,13 @@ export async function checkWindow(client, key) {
   assert.ok(w, `window ${key} missing`);
   const where = `${key} ${JSON.stringify(hash)}`;
   for (const f of Object.keys(hash)) {
-    assert.ok(['rs', 'ts', 'tr', 'o'].includes(f) || BUCKET_FIELD.test(f), `${where}: unknown field ${f}`);
+    assert.ok(['rs', 'ts', 'tr', 'o', 'cs', 'cr', 'ct'].includes(f) || BUCKET_FIELD.test(f), `${where}: unknown field ${f}`);
   }
+  // the newest bucket is the one in cs/cr/ct, the older ones are fields
+  const older = Object.keys(hash).filter((f) => BUCKET_FIELD.test(f)).map((f) => Number(f.slice(1)));
+  assert.equal(hash.cs !== undefined, w.buckets.length > 0, `${where}: cs iff there are buckets`);
+  assert.ok(hash.cs === undefined || (hash.cr !== undefined && hash.ct !== undefined), `${where}: cs without cr/ct`);
+  for (const sec of older) assert.ok(sec < Number(hash.cs), `${where}: bucket ${sec} not older than cs ${hash.cs}`);
   for (const f of ['rs', 'ts', 'tr']) assert.match(hash[f] ?? '', /^-?\d+$/, `${where}: ${f}`);
   for (const [sec, r, t] of w.buckets) {
     assert.ok(Number.isInteger(r) && r >= 1, `${where}: r${sec} must count at least one request`);

@@ -1,11 +1,15 @@
 // settle.lua, the account's health record after a request: counters per
-// outcome, last status and use, and the latency EWMA kept as a string.
+// outcome, last status and use, and the latency EWMA kept as a string; and
+// the "released" outcome of an admission the node stopped waiting for.
 // Money: money.test.mjs; slots and TPM: limits.test.mjs; log and stats:
 // stats.test.mjs.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { acctKey, rejectsUnchanged, seeded, serverNowMs, settle as settleCall, useRedis } from './fixtures.mjs';
+import {
+  acctKey, admit, credits, logs, money, rejectsUnchanged, seedKeyAndUser, seeded, serverNowMs, settle as settleCall, unchanged,
+  useRedis,
+} from './fixtures.mjs';
 
 const h = useRedis();
 const settle = (id, outcome, status, latency) => settleCall(h, id, { outcome, status, latency });
@@ -101,4 +105,25 @@ test('failed: the health record is left to the failover steps that counted each 
   await h.client.hset(acctKey('f'), 'requests', '3', 'errors', '3', 'last_status', '500');
   await settle('f', 'failed', 500, 40);
   assert.deepEqual(await health('f'), { requests: '3', errors: '3', last_status: '500' });
+});
+
+test('released: an admission the node gave up on is given back and logged; none at all changes nothing', async () => {
+  await seedKeyAndUser(h.client, { key: { max_in_flight: '5', tpm: '1000' } });
+  await credits(h, 'u1', 1000, 'seed');
+  assert.equal((await admit(h, { lease: 'R1', hold: 300, tokens: 50, cands: [['a', 0, 1]] }))[0], 'ok');
+  const before = await health('a');
+  assert.deepEqual(await settleCall(h, 'a', {
+    lease: 'R1', outcome: 'released', status: 0, latency: 0, clientStatus: 503,
+    fields: { request_id: 'rq-R1', error: 'the gateway\'s state store (Redis) is unreachable; retry shortly' },
+  }), [0, 0, 1000]);
+  assert.deepEqual(await money(h.client), { balance: 1000, held: 0, spent: 0, credited: 1000 });
+  assert.equal(await h.client.hget('ah:key:h1', 'inflight'), '0');
+  assert.equal(await h.client.hget('ah:lim:key:k1', 'ts'), '0', 'the estimate leaves the TPM window');
+  assert.equal(await h.client.exists('ah:hold:R1'), 0);
+  assert.deepEqual(await health('a'), before, 'not the account\'s fault');
+  const entry = (await logs(h.client)).at(-1);
+  assert.deepEqual([entry.request_id, entry.status, entry.user_id, entry.cost], ['rq-R1', '503', 'u1', '0']);
+  // an admission that never ran: nothing to give back, nothing written (no log entry either)
+  assert.deepEqual(await unchanged(h.client, () => settleCall(h, 'a', { lease: 'never', outcome: 'released', clientStatus: 503 })),
+    [0, 0, -1]);
 });

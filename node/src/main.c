@@ -18,6 +18,7 @@
 #include "http/server.h"
 #include "http/static.h"
 #include "node.h"
+#include "relay/settle_queue.h"
 #include "redis/config_loader.h"
 #include "redis/log_tail.h"
 #include "redis/scripts.h"
@@ -40,6 +41,7 @@ static void on_redis_ready(ah_redis_t *r, void *ud)
     ah_worker_t *w = ud;
     if (w->index == 0)
         ah_config_loader_on_ready(w);
+    ah_settle_queue_flush(w);
 }
 
 static void on_tick(ah_timer_t *t)
@@ -139,6 +141,7 @@ static void *worker_main(void *arg)
     }
     ah_log_tail_shutdown(w);
     ah_redis_destroy(&w->redis);
+    ah_settle_queue_destroy(w);
     ah_curl_loop_destroy(&w->curl);
     release_recycled_buffers();
     /* Park instead of returning: h2o keeps per-thread memory caches in thread-local storage with no

@@ -116,7 +116,8 @@ test('TPM on a key: admission counts the estimate, settlement corrects it to the
   // the window now holds the actual tokens of what was admitted, not the estimates (once the last settle landed)
   await waitFor(async () => {
     const w = await s.redis.client.hgetall(`ah:lim:key:${key.id}`);
-    const buckets = Object.entries(w).filter(([f]) => /^t\d+$/.test(f));
+    // the older buckets' tokens (t<sec>) and the newest's (ct)
+    const buckets = Object.entries(w).filter(([f]) => /^t\d+$/.test(f) || f === 'ct');
     return Number(w.ts) === used && buckets.reduce((a, [, v]) => a + Number(v), 0) === used;
   }, { what: `the TPM window to hold the ${used} tokens used` });
   const r = await chat(s.node.url, secret, msg('m-free'));

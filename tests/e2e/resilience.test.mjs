@@ -1,8 +1,10 @@
-// The node under failure: Redis killed mid-run and restarted, a client that
-// disconnects mid-stream, and SIGTERM draining running streams.
+// The node under failure: Redis killed mid-run and restarted (a request that
+// ends meanwhile is settled once it is back), a paused or busy Redis (an
+// admission the node gave up on is given back), a client that disconnects
+// mid-stream, and SIGTERM draining running streams.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, addChannel, addUserKey, waitConfig, waitFor, chat, sleep } from '../lib/stack.mjs';
+import { startStack, addChannel, addUserKey, waitConfig, waitFor, chat, ok, sleep } from '../lib/stack.mjs';
 
 let s;
 let secret;
@@ -47,6 +49,67 @@ test('Redis that stops answering (paused) fails calls by their deadline, not by 
   assert.equal(r.status, 503);
   assert.ok(took < 2900, `answered within the Redis deadline, took ${took} ms`);
   await waitFor(async () => (await chat(s.node.url, secret, good)).status === 200, { timeoutMs: 15_000, what: 'recovery after the pause' });
+});
+
+test('an admission that timed out but that Redis ran later is given back at once, not when its lease ends', async () => {
+  // a node with a short Redis deadline; Redis busy in a script for 1.5 s (it answers nobody meanwhile)
+  // (one worker, background calls pushed out, so that the admit is the only call pending)
+  const quick = await s.addNode({
+    AIHUB_REDIS_TIMEOUT_MS: '300', AIHUB_THREADS: '1', AIHUB_CONFIG_POLL_MS: '60000', AIHUB_SWEEP_MS: '600000',
+    AIHUB_STATS_FOLD_MS: '60000',
+  });
+  const { key, secret: k } = await addUserKey(s, { max_in_flight: 5 }, { balance: 1_000_000 });
+  const hmac = await s.redis.client.get(`ah:keyid:${key.id}`);
+  await waitFor(async () => (await chat(quick.url, k, good)).status === 200, { timeoutMs: 10_000, what: 'the new node serving' });
+  const busy = s.redis.newClient();
+  const spin = busy.eval(`local t = redis.call('TIME') local t0 = t[1] * 1000000 + t[2]
+    repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - t0 > 1500000 return 1`, 0);
+  // busy once a PING goes unanswered for 100 ms
+  const probe = s.redis.newClient();
+  await waitFor(async () => (await Promise.race([probe.ping().then(() => 'pong'), sleep(100).then(() => 'busy')])) === 'busy',
+    { timeoutMs: 5000, what: 'Redis busy in the script' });
+  const r = await chat(quick.url, k, good);
+  assert.equal(r.status, 503);
+  const rid = r.headers.get('x-request-id');
+  assert.equal(await spin, 1);
+  // the admit ran after the script, then the settle the node queued behind it gave everything back
+  await waitFor(async () => (await s.redis.client.xrange('ah:logs', '-', '+')).some(([, f]) =>
+    f[f.indexOf('request_id') + 1] === rid && f[f.indexOf('status') + 1] === '503'), { timeoutMs: 10_000, what: 'the released admission logged' });
+  assert.equal(await s.redis.client.hget(`ah:key:${hmac}`, 'inflight'), '0', 'its in-flight slot is free');
+  const holds = await s.redis.client.keys('ah:hold:*');
+  const ours = [];
+  for (const h of holds) if ((await s.redis.client.hget(h, 'request_id')) === rid) ours.push(h);
+  assert.deepEqual(ours, [], 'no hold of this request waits for the sweep');
+  busy.disconnect();
+  probe.disconnect();
+});
+
+test('a request that ends while Redis is down is settled once Redis is back, not refunded by the sweep', async () => {
+  await addChannel(s, { name: 'priced', models: ['mock-priced'] });
+  await ok(s.admin('PUT', '/api/prices', { 'mock-priced': { input: 1, output: 1 } }));
+  await waitConfig(s);
+  const { user, secret: k } = await addUserKey(s, {}, { balance: 1_000_000 });
+  const money = async () => {
+    const h = await s.redis.client.hgetall(`ah:user:${user.id}`);
+    return { balance: Number(h.balance), held: Number(h.held ?? 0), spent: Number(h.spent ?? 0) };
+  };
+  // a stream of about 2 s; Redis dies while it runs (its hold is on disk: appendfsync always)
+  await s.mock.behave({ key: '*', chunks: 8, chunk_delay_ms: 250 });
+  const stream = chat(s.node.url, k, { model: 'mock-priced', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+  await waitFor(async () => (await money()).held > 0, { what: 'the stream admitted' });
+  await s.redis.crash();
+  const r = await stream;
+  assert.equal(r.status, 200);
+  assert.match(r.text ?? JSON.stringify(r.body), /\[DONE\]/, 'the stream ran to its end without Redis');
+  await s.mock.clear();
+  await s.redis.restart();
+  // the settle waited on the node and went out on the new connection: charged, not refunded
+  await waitFor(async () => { const m = await money(); return m.held === 0 && m.spent > 0; },
+    { timeoutMs: 15_000, what: 'the waiting settlement charged the request' });
+  const m = await money();
+  assert.equal(m.balance + m.spent, 1_000_000);
+  const types = (await s.redis.client.xrange(`ah:ledger:${user.id}`, '-', '+')).map(([, f]) => f[f.indexOf('type') + 1]);
+  assert.deepEqual(types.slice(-2), ['hold', 'charge'], 'a charge, not a hold_expired refund');
 });
 
 test('a Redis that lost its script cache (SCRIPT FLUSH) is served by EVAL and recovers', async () => {

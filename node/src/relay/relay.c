@@ -13,6 +13,7 @@
 #include "aihub/tokens.h"
 #include "handler/routes.h"
 #include "http/buffer.h"
+#include "relay/settle_queue.h"
 #include "http/reply.h"
 #include "relay/relay.h"
 #include "relay/relay_internal.h"
@@ -138,8 +139,11 @@ static void settle(ah_relay_t *r, const char *outcome, int64_t upstream_latency)
                           "request_id", rid, "upstream_model", upstream_model, "account_id", account, "stream", r->stream ? "1" : "0",
                           "attempts", attempts, "latency_ms", latency, "first_byte_ms", first_byte, "cached_tokens", cached,
                           "estimated", r->usage_estimated ? "1" : "0", "error", r->error, "client_ip", r->client_ip};
-    ah_redis_script(r->w->redis, AH_SCRIPT_SETTLE, 1, (int)(sizeof(argv) / sizeof(argv[0])), argv, NULL, NULL, NULL);
-    ++r->w->metrics.relay_redis_calls;
+    int argc = (int)(sizeof(argv) / sizeof(argv[0]));
+    if (ah_redis_script(r->w->redis, AH_SCRIPT_SETTLE, 1, argc, argv, NULL, NULL, NULL) == 0)
+        ++r->w->metrics.relay_redis_calls;
+    else
+        ah_settle_queue_push(r->w, 1, argc, argv); /* never sent: sent when Redis is back */
 }
 
 void ah_relay_finish(ah_relay_t *r, const char *outcome)
@@ -159,6 +163,8 @@ void ah_relay_finish(ah_relay_t *r, const char *outcome)
         r->cost = ah_relay_cost(r);
         r->w->metrics.cost_micro += (uint64_t)r->cost;
         settle(r, outcome, r->t_upstream != 0 ? (int64_t)(now - r->t_upstream) : 0);
+    } else if (r->admit_unknown) {
+        settle(r, "released", 0);
     }
     /* label by the model only when the configuration knows it: client-chosen names would be unbounded */
     ah_metrics_count_request(&r->w->metrics, r->final_status, r->ncands != 0 ? r->model : "other",
@@ -425,6 +431,8 @@ static void on_admit(void *ud, redisReply *reply, const char *err)
 {
     ah_relay_t *r = ud;
     if (err != NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements < 2) {
+        /* a timed-out admit may still run in Redis: the settle ("released") queued behind it gives back what it placed */
+        r->admit_unknown = err != NULL;
         refuse(r, 503, "api_error", "service_unavailable", "the gateway's state store (Redis) is unreachable; retry shortly", 0);
         ah_relay_release(r);
         return;

@@ -94,6 +94,7 @@ typedef struct st_ah_relay_t {
     /* money and limits (see docs/money.md) */
     char lease[40];           /**< this request's hold and slot id in Redis */
     int admitted;             /**< admission placed a hold and took slots */
+    int admit_unknown;        /**< the admit call failed in flight (timeout, lost connection): Redis may still run it */
     int64_t est_prompt;       /**< estimated prompt tokens */
     int64_t tpm_est;          /**< tokens counted in TPM windows at admission */
     int64_t hold;             /**< micro-units held */
