@@ -1014,7 +1014,7 @@ async function modeSoak(ctx) {
   const rows = samples.map((x) => [f0(x.at_s), f0(x.rps), f1(x.redis_us_per_req), f1(x.node_us_per_req), f1(MiB(x.rss_kb)), f1(MiB(x.redis_rss_kb))]);
   section(`Soak: AiHub for ${total} s`, `${mdTable(['at s', 'req/s', 'Redis CPU µs/req', 'node CPU µs/req', 'aihub-node RSS MiB', 'redis-server RSS MiB'], rows)}\n\n` +
     `${opt.connections} connections, one wrk run; ${f0(res.requests)} requests, non-2xx ${f0(res.non2xx)}; other processes: ${f0(res.sample.foreign_pct)}% of one CPU. ` +
-    'The RPM windows are sorted sets of the last 60 s of admissions: Redis\'s cost per request is steady only after a minute.');
+    'The rate windows fill for a minute (61 one-second buckets each) and the request log grows up to log_max_entries: watch Redis\'s cost per request and memory over the run.');
   report.json.soak = { samples, requests: res.requests, non2xx: res.non2xx };
 }
 
