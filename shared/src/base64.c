@@ -8,6 +8,7 @@
  * to the same values, so "+/" and "-_" are interchangeable.
  */
 #include "aihub/base64.h"
+#include "aihub/strutil.h"
 
 static const char url_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 static const char std_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -131,23 +132,12 @@ size_t ah_hex_encode(const uint8_t *in, size_t len, char *out)
     return 2 * len;
 }
 
-static int hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int ah_hex_decode(const char *in, size_t len, uint8_t *out, size_t cap, size_t *outlen)
 {
     if ((in == NULL && len != 0) || len % 2 != 0)
         return AH_BASE64_EINVAL;
     for (size_t i = 0; i < len; i++)
-        if (hex_value((unsigned char)in[i]) < 0)
+        if (ah_hex_digit((unsigned char)in[i]) < 0)
             return AH_BASE64_EINVAL;
     if (len / 2 > cap) {
         if (outlen != NULL)
@@ -155,7 +145,7 @@ int ah_hex_decode(const char *in, size_t len, uint8_t *out, size_t cap, size_t *
         return AH_BASE64_ENOSPC;
     }
     for (size_t i = 0; i < len / 2; i++)
-        out[i] = (uint8_t)(hex_value((unsigned char)in[2 * i]) << 4 | hex_value((unsigned char)in[2 * i + 1]));
+        out[i] = (uint8_t)(ah_hex_digit((unsigned char)in[2 * i]) << 4 | ah_hex_digit((unsigned char)in[2 * i + 1]));
     if (outlen != NULL)
         *outlen = len / 2;
     return 0;

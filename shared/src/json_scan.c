@@ -12,6 +12,7 @@
  * jansson's, so the caller's fallback decides those cases.
  */
 #include "aihub/json_scan.h"
+#include "aihub/strutil.h"
 
 #include <string.h>
 
@@ -39,17 +40,6 @@ static void skip_ws(scan_t *s)
 static int is_digit(unsigned char c)
 {
     return c >= '0' && c <= '9';
-}
-
-static int hex_value(unsigned char c)
-{
-    if (is_digit(c))
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* Length of the valid UTF-8 sequence at p (before end): no overlongs, no surrogates, nothing above U+10FFFF; 0 if invalid. */
@@ -89,7 +79,7 @@ static int scan_unicode_escape(scan_t *s)
         return -1;
     unsigned v = 0;
     for (int i = 0; i < 4; ++i) {
-        int h = hex_value(s->p[i]);
+        int h = ah_hex_digit(s->p[i]);
         if (h < 0)
             return -1;
         v = v << 4 | (unsigned)h;
@@ -194,6 +184,23 @@ static int scan_literal(scan_t *s, const char *lit, size_t n)
     return 0;
 }
 
+/* after a member or element: 0 and the container closed (close), 1 after a comma (the next one follows), -1 otherwise */
+static int scan_separator(scan_t *s, char close)
+{
+    skip_ws(s);
+    if (s->p >= s->end)
+        return -1;
+    if (*s->p == (unsigned char)close) {
+        ++s->p;
+        return 0;
+    }
+    if (*s->p != ',')
+        return -1;
+    ++s->p;
+    skip_ws(s);
+    return 1;
+}
+
 static int scan_array(scan_t *s)
 {
     ++s->p;
@@ -205,17 +212,9 @@ static int scan_array(scan_t *s)
     for (;;) {
         if (scan_value(s) != 0)
             return -1;
-        skip_ws(s);
-        if (s->p >= s->end)
-            return -1;
-        if (*s->p == ']') {
-            ++s->p;
-            return 0;
-        }
-        if (*s->p != ',')
-            return -1;
-        ++s->p;
-        skip_ws(s);
+        int next = scan_separator(s, ']');
+        if (next <= 0)
+            return next;
     }
 }
 
@@ -271,17 +270,9 @@ static int scan_object(scan_t *s, const char *name, const unsigned char **val, s
             *val = v;
             *vlen = (size_t)(s->p - v);
         }
-        skip_ws(s);
-        if (s->p >= s->end)
-            return -1;
-        if (*s->p == '}') {
-            ++s->p;
-            return 0;
-        }
-        if (*s->p != ',')
-            return -1;
-        ++s->p;
-        skip_ws(s);
+        int next = scan_separator(s, '}');
+        if (next <= 0)
+            return next;
     }
 }
 

@@ -20,9 +20,9 @@ static int is_alnum(char c)
     return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-static int hex_value(char c)
+int ah_hex_digit(int c)
 {
-    if (is_digit(c))
+    if (c >= '0' && c <= '9')
         return c - '0';
     if (c >= 'a' && c <= 'f')
         return c - 'a' + 10;
@@ -133,7 +133,7 @@ static int valid_ipv6(const char *s, size_t len)
     for (; i < len && s[i] != '%'; i++) {
         if (s[i] == ':')
             colons++;
-        else if (hex_value(s[i]) < 0 && s[i] != '.')
+        else if (ah_hex_digit((unsigned char)s[i]) < 0 && s[i] != '.')
             return 0;
     }
     if (colons == 0)
@@ -222,7 +222,7 @@ static int percent_decode(char *dst, size_t cap, const char *s, size_t len)
         if (c == '%') {
             if (i + 2 >= len)
                 return -1;
-            int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
+            int hi = ah_hex_digit((unsigned char)s[i + 1]), lo = ah_hex_digit((unsigned char)s[i + 2]);
             if (hi < 0 || lo < 0 || (hi | lo) == 0)
                 return -1;
             c = (unsigned char)(hi << 4 | lo);

@@ -32,6 +32,9 @@ int ah_parse_int64(const char *s, size_t len, int64_t *out);
 /** Writes v in decimal with a NUL into out (AH_FMT_I64_MAX bytes hold any int64_t, sign included); returns the length. */
 size_t ah_fmt_i64(char *out, int64_t v);
 
+/** The value of hex digit c (0-9, a-f, A-F), or -1. */
+int ah_hex_digit(int c);
+
 /** Bytes ah_fmt_i64 may write, NUL included. */
 #define AH_FMT_I64_MAX 21
 
