@@ -5,22 +5,36 @@
  * DONT_READ; read interest follows CURL_POLL_IN exactly (epoll is level
  * triggered, so a paused transfer must stop read polling or the loop spins),
  * and write interest is evloop's one-shot notify_write, re-armed while curl
- * still wants POLL_OUT. On CURL_POLL_REMOVE the h2o socket is exported (taken
- * off epoll without closing: curl owns the fd) and its record freed only after
- * curl returns, since that may happen inside the record's own callback.
+ * still wants POLL_OUT. On CURL_POLL_REMOVE (a transfer ended; curl keeps the
+ * connection for the next one) the h2o socket stays registered, watched by
+ * on_idle, and is found again by its descriptor (byfd) when curl reuses the
+ * connection: no epoll_ctl and no allocation per request. Only descriptors
+ * curl opened through on_open_socket are kept so: those curl also closes
+ * through on_close_socket (its resolver's own descriptors are not). Anything happening
+ * on an idle connection (the peer closed it) takes it off epoll (exported:
+ * level-triggered EPOLLHUP would otherwise spin), and curl, which checks a
+ * connection before reusing it, closes it. Curl closes descriptors through
+ * on_close_socket, which drops our record first, so a descriptor number
+ * reused for a new connection never meets a stale record. Records are freed
+ * only after curl returns, since that may happen inside their own callbacks.
  * Everything that re-enters curl goes through enter()/leave(), which also run
  * finished transfers' callbacks and deferred aborts once curl has returned.
  */
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include "aihub/log.h"
 #include "upstream/curl_loop.h"
 
 typedef struct st_sockinfo_t {
     ah_curl_loop_t *cl;
-    h2o_socket_t *sock;
+    h2o_socket_t *sock; /* NULL once exported (an idle connection that saw an event) */
     curl_socket_t fd;
     int what;
-    int removed;
+    int idle;    /* no transfer on it: curl keeps the connection for later */
+    int owned;   /* a connection socket opened through on_open_socket (so closed through on_close_socket) */
+    int removed; /* closed by curl: freed with the garbage */
     struct st_sockinfo_t *next_garbage;
 } sockinfo_t;
 
@@ -41,6 +55,8 @@ struct st_ah_curl_loop_t {
     int depth;
     size_t running;
     sockinfo_t *garbage;
+    sockinfo_t **byfd; /* records by descriptor, while curl has the descriptor open */
+    size_t nbyfd;
     xfer_t *free_list;
     size_t nfree; /* handles on free_list */
     xfer_t *aborts;
@@ -113,37 +129,89 @@ static void on_writable(h2o_socket_t *sock, const char *err)
     ++cl->depth;
     curl_multi_socket_action(cl->multi, si->fd, CURL_CSELECT_OUT, &running);
     /* curl does not repeat POLL_OUT when its wish did not change: re-arm the one-shot notification */
-    if (!si->removed && (si->what & CURL_POLL_OUT) && !h2o_socket_is_writing(si->sock))
+    if (!si->removed && !si->idle && si->sock != NULL && (si->what & CURL_POLL_OUT) && !h2o_socket_is_writing(si->sock))
         h2o_socket_notify_write(si->sock, on_writable);
     leave(cl);
 }
 
+/* takes si's h2o socket off epoll (curl keeps the descriptor) */
+static void detach(sockinfo_t *si)
+{
+    if (si->sock == NULL)
+        return;
+    if (h2o_socket_is_reading(si->sock))
+        h2o_socket_read_stop(si->sock);
+    si->sock->_cb.write = NULL; /* export asserts the socket is not writing; 2.2.5 has no cancel */
+    h2o_socket_export_t info;
+    if (h2o_socket_export(si->sock, &info) == 0)
+        h2o_buffer_dispose(&info.input);
+    si->sock = NULL;
+}
+
+/* an idle connection became readable: the peer closed it (or sent what nobody asked for); curl finds out on reuse */
+static void on_idle(h2o_socket_t *sock, const char *err)
+{
+    (void)err;
+    detach(sock->data);
+}
+
+static sockinfo_t *find_by_fd(ah_curl_loop_t *cl, curl_socket_t fd)
+{
+    return fd >= 0 && (size_t)fd < cl->nbyfd ? cl->byfd[fd] : NULL;
+}
+
+static void set_by_fd(ah_curl_loop_t *cl, curl_socket_t fd, sockinfo_t *si)
+{
+    if ((size_t)fd >= cl->nbyfd) {
+        size_t n = cl->nbyfd != 0 ? cl->nbyfd : 64;
+        while (n <= (size_t)fd)
+            n *= 2;
+        cl->byfd = h2o_mem_realloc(cl->byfd, n * sizeof(*cl->byfd));
+        memset(cl->byfd + cl->nbyfd, 0, (n - cl->nbyfd) * sizeof(*cl->byfd));
+        cl->nbyfd = n;
+    }
+    cl->byfd[fd] = si;
+}
+
 static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
+    (void)easy;
     ah_curl_loop_t *cl = userp;
     sockinfo_t *si = socketp;
     if (what == CURL_POLL_REMOVE) {
         if (si != NULL) {
-            if (h2o_socket_is_reading(si->sock))
-                h2o_socket_read_stop(si->sock);
-            si->sock->_cb.write = NULL; /* export asserts the socket is not writing; 2.2.5 has no cancel */
-            h2o_socket_export_t info;
-            if (h2o_socket_export(si->sock, &info) == 0)
-                h2o_buffer_dispose(&info.input);
-            si->removed = 1;
-            si->next_garbage = cl->garbage;
-            cl->garbage = si;
             curl_multi_assign(cl->multi, fd, NULL);
+            if (si->owned) {
+                /* the transfer ended: keep the socket registered, watched for the peer closing it */
+                si->idle = 1;
+                if (si->sock != NULL) {
+                    si->sock->_cb.write = NULL;
+                    h2o_socket_read_start(si->sock, on_idle);
+                }
+            } else {
+                /* a descriptor curl closes without telling us: forget it now */
+                detach(si);
+                si->removed = 1;
+                si->next_garbage = cl->garbage;
+                cl->garbage = si;
+            }
         }
         return 0;
     }
-    if (si == NULL) {
+    if (si == NULL && (si = find_by_fd(cl, fd)) == NULL) {
         si = h2o_mem_alloc(sizeof(*si));
         *si = (sockinfo_t){.cl = cl, .fd = fd};
+    }
+    if (si->sock == NULL) {
         si->sock = h2o_evloop_socket_create(cl->loop, fd, H2O_SOCKET_FLAG_DONT_READ);
         si->sock->data = si;
-        curl_multi_assign(cl->multi, fd, si);
     }
+    if (si->idle) {
+        si->idle = 0;
+        if (h2o_socket_is_reading(si->sock))
+            h2o_socket_read_stop(si->sock); /* back to what curl asks for, below */
+    }
+    curl_multi_assign(cl->multi, fd, si);
     si->what = what;
     if (what & CURL_POLL_IN) {
         if (!h2o_socket_is_reading(si->sock))
@@ -154,6 +222,35 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *
     if ((what & CURL_POLL_OUT) && !h2o_socket_is_writing(si->sock))
         h2o_socket_notify_write(si->sock, on_writable);
     return 0;
+}
+
+/* curl opens a connection's socket: its record is made now, so that it is known as ours */
+static curl_socket_t on_open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
+{
+    ah_curl_loop_t *cl = clientp;
+    (void)purpose;
+    curl_socket_t fd = socket(address->family, address->socktype, address->protocol);
+    if (fd == CURL_SOCKET_BAD)
+        return fd;
+    sockinfo_t *si = h2o_mem_alloc(sizeof(*si));
+    *si = (sockinfo_t){.cl = cl, .fd = fd, .owned = 1};
+    set_by_fd(cl, fd, si);
+    return fd;
+}
+
+/* curl closes a descriptor (a connection it will not reuse): our record goes first */
+static int on_close_socket(void *clientp, curl_socket_t fd)
+{
+    ah_curl_loop_t *cl = clientp;
+    sockinfo_t *si = find_by_fd(cl, fd);
+    if (si != NULL) {
+        detach(si);
+        si->removed = 1;
+        cl->byfd[fd] = NULL;
+        si->next_garbage = cl->garbage;
+        cl->garbage = si;
+    }
+    return close(fd);
 }
 
 static void on_timer_fired(ah_timer_t *t)
@@ -198,7 +295,15 @@ void ah_curl_loop_destroy(ah_curl_loop_t **pcl)
         curl_easy_cleanup(x->easy);
         free(x);
     }
-    curl_multi_cleanup(cl->multi);
+    curl_multi_cleanup(cl->multi); /* closes the cached connections: their records move to the garbage */
+    for (size_t fd = 0; fd != cl->nbyfd; ++fd) {
+        sockinfo_t *si = cl->byfd[fd];
+        if (si != NULL) { /* not closed through us (cannot happen with the callback set): leave curl's descriptor alone */
+            detach(si);
+            free(si);
+        }
+    }
+    free(cl->byfd);
     while (cl->garbage != NULL) {
         sockinfo_t *si = cl->garbage;
         cl->garbage = si->next_garbage;
@@ -245,6 +350,11 @@ int ah_curl_loop_add(ah_curl_loop_t *cl, CURL *easy, ah_curl_done_cb cb, void *u
     curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
     curl_easy_setopt(easy, CURLOPT_PRIVATE, x);
     x->cb = cb, x->ud = ud;
+    /* descriptors are closed through us (see on_close_socket); set per transfer, curl_easy_reset clears it */
+    curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+    curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, cl);
+    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
+    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, cl);
     if (curl_multi_add_handle(cl->multi, easy) != CURLM_OK)
         return -1;
     x->added = 1;
