@@ -56,6 +56,7 @@ typedef struct st_ah_worker_t {
     int log_reader;                    /**< 1 while this worker's log reader holds a Redis connection (read by /metrics) */
     uint64_t log_stream_dropped;       /**< /api/logs/stream clients ended for reading too slowly (read by /metrics) */
     struct st_ah_settle_queue_t *settle_queue; /**< settle calls waiting for Redis (relay/settle_queue.c); NULL until used */
+    size_t settle_waiting;                     /**< how many wait there (read by /metrics from other threads) */
 } ah_worker_t;
 
 struct st_ah_node_t {

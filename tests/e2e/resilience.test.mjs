@@ -101,6 +101,7 @@ test('a request that ends while Redis is down is settled once Redis is back, not
   const r = await stream;
   assert.equal(r.status, 200);
   assert.match(r.text ?? JSON.stringify(r.body), /\[DONE\]/, 'the stream ran to its end without Redis');
+  await waitFor(async () => (await metric('aihub_settlements_waiting')) === 1, { what: 'the settlement waiting on the node' });
   await s.mock.clear();
   await s.redis.restart();
   // the settle waited on the node and went out on the new connection: charged, not refunded
@@ -110,6 +111,7 @@ test('a request that ends while Redis is down is settled once Redis is back, not
   assert.equal(m.balance + m.spent, 1_000_000);
   const types = (await s.redis.client.xrange(`ah:ledger:${user.id}`, '-', '+')).map(([, f]) => f[f.indexOf('type') + 1]);
   assert.deepEqual(types.slice(-2), ['hold', 'charge'], 'a charge, not a hold_expired refund');
+  assert.equal(await metric('aihub_settlements_waiting'), 0);
 });
 
 test('a Redis that lost its script cache (SCRIPT FLUSH) is served by EVAL and recovers', async () => {

@@ -101,7 +101,7 @@ static void render(h2o_req_t *req, ah_node_t *node, ah_snapshot_t *snap, long co
     uint64_t refusals[AH_METRICS_REFUSALS] = {0};
     size_t in_flight = 0;
     int64_t buffered = 0;
-    uint64_t log_subs = 0, log_readers = 0, log_dropped = 0;
+    uint64_t log_subs = 0, log_readers = 0, log_dropped = 0, settle_waiting = 0;
     uint64_t rb[12] = {0};
     double rsum = 0;
     for (int i = 0; i != n; ++i) {
@@ -124,6 +124,7 @@ static void render(h2o_req_t *req, ah_node_t *node, ah_snapshot_t *snap, long co
         relay_calls += __atomic_load_n(&w->metrics.relay_redis_calls, __ATOMIC_RELAXED);
         buffered += __atomic_load_n(&w->metrics.relay_buffered, __ATOMIC_RELAXED);
         log_subs += __atomic_load_n(&w->log_subscribers, __ATOMIC_RELAXED);
+        settle_waiting += __atomic_load_n(&w->settle_waiting, __ATOMIC_RELAXED);
         log_readers += (uint64_t)__atomic_load_n(&w->log_reader, __ATOMIC_RELAXED);
         log_dropped += __atomic_load_n(&w->log_stream_dropped, __ATOMIC_RELAXED);
         cost += __atomic_load_n(&w->metrics.cost_micro, __ATOMIC_RELAXED);
@@ -140,6 +141,8 @@ static void render(h2o_req_t *req, ah_node_t *node, ah_snapshot_t *snap, long co
     put_histogram(&buf, "aihub_first_byte_seconds", "Time from receiving a client request to sending it the first response byte.", fb, n);
     put_counter(&buf, "aihub_in_flight_requests", "Client requests being relayed now.", "gauge", (double)in_flight);
     put_counter(&buf, "aihub_relay_buffered_bytes", "Bytes of upstream answers queued for slow clients now.", "gauge", (double)buffered);
+    put_counter(&buf, "aihub_settlements_waiting", "Settle calls waiting for the Redis connection to come back (sent when it does).", "gauge",
+                (double)settle_waiting);
     put_counter(&buf, "aihub_log_stream_subscribers", "Clients following /api/logs/stream on this node.", "gauge", (double)log_subs);
     put_counter(&buf, "aihub_log_stream_readers", "Redis connections reading the request log for those clients (at most one per worker).", "gauge",
                 (double)log_readers);

@@ -69,6 +69,7 @@ int ah_settle_queue_push(ah_worker_t *w, int nkeys, int argc, const char **argv)
         sq->head = q;
     sq->tail = q;
     ++sq->len;
+    __atomic_store_n(&w->settle_waiting, sq->len, __ATOMIC_RELAXED);
     return 0;
 }
 
@@ -90,6 +91,7 @@ void ah_settle_queue_flush(ah_worker_t *w)
         ++sent;
         ++w->metrics.relay_redis_calls;
     }
+    __atomic_store_n(&w->settle_waiting, sq->len, __ATOMIC_RELAXED);
     if (sent != 0)
         ah_log(AH_LOG_INFO, "relay", "worker %d: sent %zu settlements that waited for Redis", w->index, sent);
     if (sq->len == 0)
@@ -116,4 +118,5 @@ void ah_settle_queue_destroy(ah_worker_t *w)
     }
     free(sq);
     w->settle_queue = NULL;
+    __atomic_store_n(&w->settle_waiting, 0, __ATOMIC_RELAXED);
 }
