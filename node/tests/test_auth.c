@@ -21,6 +21,7 @@
 #include "auth/roles.h"
 #include "auth/session.h"
 #include "auth/trusted.h"
+#include "aihub/strutil.h"
 #include "handler/auth_util.h"
 #include "tap.h"
 
@@ -151,11 +152,11 @@ static void test_local_paths(void)
     big[sizeof(big) - 1] = '\0';
     ok(!ah_auth_local_path(big), "too long");
     char out[64];
-    ok(ah_auth_percent_decode("%2Fadmin%2f+x", 13, out, sizeof(out)) == 0 && strcmp(out, "/admin/ x") == 0, "percent and plus");
-    ok(ah_auth_percent_decode("%2", 2, out, sizeof(out)) != 0, "truncated escape");
-    ok(ah_auth_percent_decode("%zz", 3, out, sizeof(out)) != 0, "bad escape");
-    ok(ah_auth_percent_decode("a%00b", 5, out, sizeof(out)) != 0, "NUL refused");
-    ok(ah_auth_percent_decode("abcdef", 6, out, 4) != 0, "too long for the buffer");
+    ok(ah_form_decode("%2Fadmin%2f+x", 13, out, sizeof(out)) == 0 && strcmp(out, "/admin/ x") == 0, "percent and plus");
+    ok(ah_form_decode("%2", 2, out, sizeof(out)) != 0, "truncated escape");
+    ok(ah_form_decode("%zz", 3, out, sizeof(out)) != 0, "bad escape");
+    ok(ah_form_decode("a%00b", 5, out, sizeof(out)) != 0, "NUL refused");
+    ok(ah_form_decode("abcdef", 6, out, 4) != 0, "too long for the buffer");
 }
 
 static void test_audit_summary(void)

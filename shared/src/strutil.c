@@ -213,6 +213,33 @@ int ah_parse_hostport(const char *s, char *host, size_t hostcap, int *port)
     return 0;
 }
 
+int ah_form_decode(const char *s, size_t len, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i != len; ++i) {
+        char c = s[i];
+        if (c == '%') {
+            int hi = i + 2 < len ? ah_hex_digit((unsigned char)s[i + 1]) : -1;
+            int lo = i + 2 < len ? ah_hex_digit((unsigned char)s[i + 2]) : -1;
+            if (hi < 0 || lo < 0 || (hi | lo) == 0)
+                return -1;
+            c = (char)(hi << 4 | lo);
+            i += 2;
+        } else if (c == '+') {
+            c = ' ';
+        } else if (c == '\0') {
+            return -1;
+        }
+        if (n + 1 >= cap)
+            return -2;
+        out[n++] = c;
+    }
+    if (cap == 0)
+        return -2;
+    out[n] = '\0';
+    return 0;
+}
+
 /* Percent-decodes s[0..len) into dst (cap bytes, NUL included); rejects bad escapes, NUL bytes, spaces and control characters. */
 static int percent_decode(char *dst, size_t cap, const char *s, size_t len)
 {

@@ -186,8 +186,27 @@ static void test_fmt_i64(void)
     is_int(ah_fmt_i64(buf, INT64_MIN), AH_FMT_I64_MAX - 1, "AH_FMT_I64_MAX holds the longest value and its NUL");
 }
 
+static void test_form_decode(void)
+{
+    char out[8];
+    ok(ah_form_decode("a+b%2Fc", 7, out, sizeof(out)) == 0, "plus and escape");
+    is_str(out, "a b/c", "decoded");
+    ok(ah_form_decode("", 0, out, sizeof(out)) == 0 && out[0] == '\0', "empty");
+    ok(ah_form_decode("%e4%B8", 6, out, sizeof(out)) == 0 && (unsigned char)out[0] == 0xe4 && (unsigned char)out[1] == 0xb8,
+       "hex of either case");
+    is_int(ah_form_decode("%00", 3, out, sizeof(out)), -1, "an escaped NUL is refused");
+    is_int(ah_form_decode("a\0b", 3, out, sizeof(out)), -1, "a raw NUL is refused");
+    is_int(ah_form_decode("%4", 2, out, sizeof(out)), -1, "cut escape");
+    is_int(ah_form_decode("%", 1, out, sizeof(out)), -1, "lone percent");
+    is_int(ah_form_decode("%zz", 3, out, sizeof(out)), -1, "not hex");
+    is_int(ah_form_decode("1234567", 7, out, sizeof(out)), 0, "exactly fits (7 + NUL)");
+    is_int(ah_form_decode("12345678", 8, out, sizeof(out)), -2, "one too long");
+    is_int(ah_form_decode("x", 1, out, 0), -2, "no room at all");
+}
+
 int main(void)
 {
+    test_form_decode();
     test_int64();
     test_fmt_i64();
     test_size();

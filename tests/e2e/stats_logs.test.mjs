@@ -289,6 +289,17 @@ test('logs: each filter matches exactly', async () => {
   assert.deepEqual(await rids({ user: A.user.id, model: 'mock-gpt', limit: 2 }), ['sl-4', 'sl-2']);
 });
 
+test('logs: filter values are form-decoded; a malformed escape or an over-long value is a 400', async () => {
+  const rids = async (query) => (await ok(s.admin('GET', `/api/logs?${query}`))).data.map((e) => e.request_id);
+  assert.deepEqual(await rids('model=mock%3Atagged'), await rids('model=mock:tagged'));
+  for (const [query, why] of [['model=%zz', /model is not a well-formed percent-encoded value/], ['user=%4', /user is not a well-formed/],
+    ['key=a%00b', /key is not a well-formed/], [`channel=${'c'.repeat(129)}`, /channel is longer than 128 characters/]]) {
+    const r = await s.admin('GET', `/api/logs?${query}`);
+    assert.equal(r.status, 400, query);
+    assert.match(r.body.error.message, why, query);
+  }
+});
+
 test('logs: paging with limit=2 visits every entry once, newest first, with and without filters', async () => {
   const all = (await ok(s.admin('GET', '/api/logs'))).data.map((e) => e.id);
   const paged = (await allPages({}, 2)).map((e) => e.id);

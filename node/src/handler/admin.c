@@ -163,14 +163,10 @@ int ah_admin_path_id(h2o_req_t *req, const ah_route_params_t *p, size_t i, char 
     return 0;
 }
 
-h2o_iovec_t ah_admin_query(h2o_req_t *req, const char *name)
-{
-    return ah_req_query(req, name);
-}
 
 int ah_admin_limit(h2o_req_t *req)
 {
-    h2o_iovec_t v = ah_admin_query(req, "limit");
+    h2o_iovec_t v = ah_req_query(req, "limit");
     if (v.base == NULL)
         return AH_ADMIN_DEFAULT_LIMIT;
     int64_t n;

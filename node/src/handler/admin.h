@@ -61,8 +61,6 @@ int ah_admin_reply_refusal(h2o_req_t *req, redisReply *reply, const char *what);
 void ah_admin_new_id(const char *prefix, char *out, size_t cap);
 /** path parameter i copied to out; 0, or -1 when it is not a plausible id (replies 404) */
 int ah_admin_path_id(h2o_req_t *req, const ah_route_params_t *p, size_t i, char *out, size_t cap);
-/** a query parameter (percent-decoding not needed for ids and numbers); {NULL,0} when absent */
-h2o_iovec_t ah_admin_query(h2o_req_t *req, const char *name);
 /** limit= (default AH_ADMIN_DEFAULT_LIMIT, at most AH_ADMIN_MAX_LIMIT); -1 after replying 400 */
 int ah_admin_limit(h2o_req_t *req);
 

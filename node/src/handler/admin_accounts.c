@@ -329,7 +329,7 @@ static void on_all(ah_admin_op_t *op, redisReply *reply)
     h2o_req_t *req = op->super.req;
     size_t n = reply->type == REDIS_REPLY_ARRAY ? reply->elements / 2 : 0, m = 0;
     json_t **items = h2o_mem_alloc_pool(&req->pool, sizeof(json_t *) * (n + 1));
-    h2o_iovec_t before = ah_admin_query(req, "before");
+    h2o_iovec_t before = ah_req_query(req, "before");
     for (size_t i = 0; i != n; ++i) {
         json_t *a = ah_admin_parse_object(reply->element[2 * i + 1]->str, reply->element[2 * i + 1]->len);
         const char *ch = json_string_value(json_object_get(a, "channel_id")), *id = reply->element[2 * i]->str;

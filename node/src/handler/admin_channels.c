@@ -316,7 +316,7 @@ void ah_handle_channels_list(h2o_req_t *req, const ah_route_params_t *p)
         return;
     ah_admin_op_t *op = ah_admin_op_new(req);
     op->limit = limit;
-    h2o_iovec_t before = ah_admin_query(req, "before");
+    h2o_iovec_t before = ah_req_query(req, "before");
     if (before.base != NULL)
         snprintf(op->id, sizeof(op->id), "%.*s", (int)(before.len < 64 ? before.len : 64), before.base);
     ah_admin_command(op, 2, (const char *[]){"HGETALL", "ah:cfg:channels"}, on_all);

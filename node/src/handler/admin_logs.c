@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include "aihub/log.h"
+#include "aihub/strutil.h"
 #include "handler/admin.h"
 #include "http/buffer.h"
 #include "http/reply.h"
@@ -130,37 +131,16 @@ typedef struct st_log_filter_t {
     int64_t status; /**< 0: any */
 } log_filter_t;
 
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-/* query parameter name, percent-decoded ('+' is a space, as in forms) into out ("" when absent); 0, or -1 after replying 400 */
+/* query parameter name, form-decoded into out ("" when absent); 0, or -1 after replying 400 */
 static int query_text(h2o_req_t *req, const char *name, char *out, size_t cap)
 {
-    h2o_iovec_t v = ah_admin_query(req, name);
-    size_t n = 0;
-    for (size_t i = 0; v.base != NULL && i != v.len; ++i) {
-        char c = v.base[i];
-        if (c == '+') {
-            c = ' ';
-        } else if (c == '%') {
-            int hi = i + 2 < v.len ? hexval(v.base[i + 1]) : -1, lo = i + 2 < v.len ? hexval(v.base[i + 2]) : -1;
-            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-                ah_admin_reply_bad(req, "%s is not a well-formed percent-encoded value", name);
-                return -1;
-            }
-            c = (char)(hi * 16 + lo);
-            i += 2;
-        }
-        if (n + 1 >= cap) {
-            ah_admin_reply_bad(req, "%s is longer than %zu characters", name, cap - 1);
-            return -1;
-        }
-        out[n++] = c;
-    }
-    out[n] = '\0';
-    return 0;
+    h2o_iovec_t v = ah_req_query(req, name);
+    int rv = v.base != NULL ? ah_form_decode(v.base, v.len, out, cap) : (out[0] = '\0', 0);
+    if (rv == -1)
+        ah_admin_reply_bad(req, "%s is not a well-formed percent-encoded value", name);
+    else if (rv == -2)
+        ah_admin_reply_bad(req, "%s is longer than %zu characters", name, cap - 1);
+    return rv == 0 ? 0 : -1;
 }
 
 /* model=, user=, key=, channel=, status=; 0, or -1 after replying 400 */
@@ -342,7 +322,7 @@ void ah_handle_logs_list(h2o_req_t *req, const ah_route_params_t *p)
     if (parse_filter(req, &f) != 0)
         return;
     char before[44] = "";
-    h2o_iovec_t b = ah_admin_query(req, "before");
+    h2o_iovec_t b = ah_req_query(req, "before");
     if (b.base != NULL && parse_stream_id(b, before, sizeof(before)) != 0) {
         ah_admin_reply_bad(req, "before must be a log entry id as returned in next (\"<ms>-<seq>\")");
         return;

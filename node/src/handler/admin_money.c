@@ -204,7 +204,7 @@ void ah_handle_user_ledger(h2o_req_t *req, const ah_route_params_t *p)
     int limit = ah_admin_limit(req);
     if (limit < 0)
         return;
-    h2o_iovec_t before = ah_admin_query(req, "before");
+    h2o_iovec_t before = ah_req_query(req, "before");
     ah_admin_op_t *op = ah_admin_op_new(req);
     op->limit = limit;
     if (before.base != NULL) {

@@ -196,7 +196,7 @@ static void on_stats(ah_admin_op_t *op, redisReply *reply)
 void ah_handle_stats(h2o_req_t *req, const ah_route_params_t *p)
 {
     int64_t days = DAYS_DEFAULT;
-    h2o_iovec_t v = ah_admin_query(req, "days");
+    h2o_iovec_t v = ah_req_query(req, "days");
     if (v.base != NULL && (ah_parse_int64(v.base, v.len, &days) != 0 || days < 1 || days > DAYS_MAX)) {
         ah_admin_reply_bad(req, "days must be an integer from 1 to %d", DAYS_MAX);
         return;

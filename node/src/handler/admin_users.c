@@ -259,7 +259,7 @@ static void list_records(h2o_req_t *req, const char *zset, const char *prefix, i
     int limit = ah_admin_limit(req);
     if (limit < 0)
         return;
-    h2o_iovec_t before = ah_admin_query(req, "before");
+    h2o_iovec_t before = ah_req_query(req, "before");
     ah_admin_op_t *op = ah_admin_op_new(req);
     op->limit = keys;
     const char *argv[] = {zset, prefix, before.base != NULL ? h2o_strdup(&req->pool, before.base, before.len).base : "",
@@ -373,7 +373,7 @@ static void on_user_for_keys(ah_admin_op_t *op, redisReply *reply)
         ah_admin_op_free(op);
         return;
     }
-    h2o_iovec_t before = ah_admin_query(req, "before");
+    h2o_iovec_t before = ah_req_query(req, "before");
     const char *argv[] = {op->id2, "keyid", before.base != NULL ? h2o_strdup(&req->pool, before.base, before.len).base : "",
                           ah_admin_int_str(req, op->ok)};
     op->limit = 1; /* list keys */

@@ -235,7 +235,7 @@ static void callback_with_meta(void *ud, const ah_oidc_meta_t *meta, const char 
         return;
     }
     h2o_req_t *req = f->super.req;
-    h2o_iovec_t code = ah_auth_query(req, "code");
+    h2o_iovec_t code = ah_req_query(req, "code");
     char *c = ah_oidc_escape(h2o_strdup(&req->pool, code.base, code.len).base), *ruri = ah_oidc_escape(f->w->node->auth->redirect_uri),
          *form;
     if (asprintf(&form, "grant_type=authorization_code&code=%s&redirect_uri=%s&code_verifier=%s", c, ruri, f->verifier) < 0)
@@ -287,7 +287,7 @@ void ah_handle_auth_callback(h2o_req_t *req, const ah_route_params_t *p)
         ah_reply_error(req, 404, "invalid_request_error", "sign_in_not_configured", "single sign-on is not configured on this gateway", 0);
         return;
     }
-    h2o_iovec_t error = ah_auth_query(req, "error"), code = ah_auth_query(req, "code"), state = ah_auth_query(req, "state");
+    h2o_iovec_t error = ah_req_query(req, "error"), code = ah_req_query(req, "code"), state = ah_req_query(req, "state");
     if (error.base != NULL) {
         char *e = ah_auth_query_decoded(req, "error"), *d = ah_auth_query_decoded(req, "error_description"), msg[400];
         snprintf(msg, sizeof(msg), "the identity provider refused the sign-in: %.80s%s%.200s", e != NULL ? e : "error", d != NULL ? ": " : "",

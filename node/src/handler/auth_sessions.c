@@ -156,7 +156,7 @@ void ah_handle_audit_list(h2o_req_t *req, const ah_route_params_t *p)
     const char *names[] = {"before", "actor", "action", "target"};
     const char *vals[4];
     for (int i = 0; i != 4; ++i) {
-        int present = ah_auth_query(req, names[i]).base != NULL;
+        int present = ah_req_query(req, names[i]).base != NULL;
         vals[i] = present ? ah_auth_query_decoded(req, names[i]) : "";
         if (vals[i] == NULL || strlen(vals[i]) > 256) {
             ah_admin_reply_bad(req, "'%s' is malformed", names[i]);

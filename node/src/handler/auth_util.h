@@ -12,12 +12,8 @@
 /** longest "next" accepted, bytes */
 #define AH_AUTH_NEXT_MAX 1024
 
-/** the raw value of query parameter name; {NULL,0} when absent */
-h2o_iovec_t ah_auth_query(h2o_req_t *req, const char *name);
 /** the value percent-decoded ('+' is a space) into the pool; NULL when absent, malformed or holding a NUL */
 char *ah_auth_query_decoded(h2o_req_t *req, const char *name);
-/** percent-decodes s[0..len) into out (cap bytes, NUL-terminated); 0, or -1 when malformed, too long or holding a NUL */
-int ah_auth_percent_decode(const char *s, size_t len, char *out, size_t cap);
 /**
  * 1 when s is a local path: it starts with one "/" (not "//" nor "/\"), has
  * no backslash, no control character, no space and no byte outside ASCII,

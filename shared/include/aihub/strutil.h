@@ -35,6 +35,13 @@ size_t ah_fmt_i64(char *out, int64_t v);
 /** The value of hex digit c (0-9, a-f, A-F), or -1. */
 int ah_hex_digit(int c);
 
+/**
+ * Decodes a form-encoded query value s[0..len) (%XX escapes, '+' is a space)
+ * into out (cap bytes, NUL-terminated). 0; -1 when malformed (a bad or cut
+ * escape, or one that spells NUL); -2 when it does not fit.
+ */
+int ah_form_decode(const char *s, size_t len, char *out, size_t cap);
+
 /** Bytes ah_fmt_i64 may write, NUL included. */
 #define AH_FMT_I64_MAX 21
 
