@@ -33,13 +33,8 @@
 static void login_with_meta(void *ud, const ah_oidc_meta_t *meta, const char *err)
 {
     ah_flow_t *f = ud;
-    f->meta = meta;
-    if (!ah_flow_alive(f))
+    if (!ah_flow_with_meta(f, meta, err))
         return;
-    if (meta == NULL) {
-        ah_flow_fail(f, 502, "idp_unavailable", err);
-        return;
-    }
     h2o_req_t *req = f->super.req;
     ah_node_t *node = f->w->node;
     const ah_options_t *o = &node->opts;
@@ -227,13 +222,8 @@ static void on_code_exchanged(void *ud, long status, const char *body, size_t le
 static void callback_with_meta(void *ud, const ah_oidc_meta_t *meta, const char *err)
 {
     ah_flow_t *f = ud;
-    f->meta = meta;
-    if (!ah_flow_alive(f))
+    if (!ah_flow_with_meta(f, meta, err))
         return;
-    if (meta == NULL) {
-        ah_flow_fail(f, 502, "idp_unavailable", err);
-        return;
-    }
     h2o_req_t *req = f->super.req;
     h2o_iovec_t code = ah_req_query(req, "code");
     char *c = ah_oidc_escape(h2o_strdup(&req->pool, code.base, code.len).base), *ruri = ah_oidc_escape(f->w->node->auth->redirect_uri),

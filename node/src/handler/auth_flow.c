@@ -62,6 +62,18 @@ int ah_flow_alive(ah_flow_t *f)
     return 0;
 }
 
+int ah_flow_with_meta(ah_flow_t *f, const ah_oidc_meta_t *meta, const char *err)
+{
+    f->meta = meta;
+    if (!ah_flow_alive(f))
+        return 0;
+    if (meta == NULL) {
+        ah_flow_fail(f, 502, "idp_unavailable", err);
+        return 0;
+    }
+    return 1;
+}
+
 char *ah_flow_seal(const ah_node_t *node, const char *text)
 {
     return ah_crypto_seal(node->seal_key, text, strlen(text));

@@ -46,6 +46,12 @@ void ah_flow_free(ah_flow_t *f);
 void ah_flow_fail(ah_flow_t *f, int status, const char *code, const char *msg);
 /** 1 when the flow should go on; 0 when the client left (the flow is then freed) */
 int ah_flow_alive(ah_flow_t *f);
+/**
+ * The provider's document arrived (meta, or NULL and err): keeps it in f and
+ * returns 1 when the flow goes on; 0 when the client left or the document
+ * could not be had (the flow is then answered 502 and freed).
+ */
+int ah_flow_with_meta(ah_flow_t *f, const ah_oidc_meta_t *meta, const char *err);
 /** text sealed under the node's seal key (caller frees) */
 char *ah_flow_seal(const ah_node_t *node, const char *text);
 /** merges a userinfo answer into f->claims when it is for the same subject; 1 when it was */

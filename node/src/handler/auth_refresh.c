@@ -54,17 +54,24 @@ static const char *script_refusal(ah_flow_t *f, redisReply *reply, const char *e
     return strcmp(reply->element[0]->str, "ok") == 0 ? NULL : reply->element[1]->str;
 }
 
+/* 1 when a session script succeeded and the client is still there; otherwise the flow is answered (or freed) */
+static int script_succeeded(ah_flow_t *f, redisReply *reply, const char *err)
+{
+    if (!ah_flow_alive(f))
+        return 0;
+    const char *why = script_refusal(f, reply, err);
+    if (why == NULL)
+        return 1;
+    if (why[0] != '\0')
+        refresh_reply_error(f, why);
+    return 0;
+}
+
 static void on_rotated(void *ud, redisReply *reply, const char *err)
 {
     ah_flow_t *f = ud;
-    if (!ah_flow_alive(f))
+    if (!script_succeeded(f, reply, err))
         return;
-    const char *why = script_refusal(f, reply, err);
-    if (why != NULL) {
-        if (why[0] != '\0')
-            refresh_reply_error(f, why);
-        return;
-    }
     h2o_req_t *req = f->super.req;
     ah_node_t *node = f->w->node;
     const char *role = reply->element[1]->str;
@@ -210,13 +217,8 @@ static void on_idp_refreshed(void *ud, long status, const char *body, size_t len
 static void refresh_with_meta(void *ud, const ah_oidc_meta_t *meta, const char *err)
 {
     ah_flow_t *f = ud;
-    f->meta = meta;
-    if (!ah_flow_alive(f))
+    if (!ah_flow_with_meta(f, meta, err))
         return;
-    if (meta == NULL) {
-        ah_flow_fail(f, 502, "idp_unavailable", err);
-        return;
-    }
     size_t len;
     char *rt = ah_crypto_open(f->w->node->seal_key, f->sealed_idp, strlen(f->sealed_idp), &len);
     if (rt == NULL) {
@@ -241,14 +243,8 @@ static void refresh_with_meta(void *ud, const ah_oidc_meta_t *meta, const char *
 static void on_refresh_checked(void *ud, redisReply *reply, const char *err)
 {
     ah_flow_t *f = ud;
-    if (!ah_flow_alive(f))
+    if (!script_succeeded(f, reply, err))
         return;
-    const char *why = script_refusal(f, reply, err);
-    if (why != NULL) {
-        if (why[0] != '\0')
-            refresh_reply_error(f, why);
-        return;
-    }
     /* {"ok", role, sub, email, name, principal, phash, idp_rt, created_at, expires_at} */
     snprintf(f->sub, sizeof(f->sub), "%s", reply->element[2]->str);
     const char *sealed = reply->elements > 7 && reply->element[7]->type == REDIS_REPLY_STRING ? reply->element[7]->str : "";
