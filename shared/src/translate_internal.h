@@ -42,6 +42,16 @@ void tr_set(json_t *obj, const char *key, json_t *v);
 void tr_copy(json_t *dst, const char *dkey, const json_t *obj, const char *key);
 /** 1 if v is present and not JSON null. */
 int tr_present(const json_t *v);
+/** Turns one OpenAI content part of message i into an upstream item (new), or NULL with *skip set (nothing to send) or err. */
+typedef json_t *(*tr_part_fn)(const json_t *part, size_t i, int *skip, char *err, size_t cap);
+/** Turns a non-empty text content into an upstream item (new). */
+typedef json_t *(*tr_text_fn)(const json_t *text);
+/**
+ * Appends the items of an OpenAI message content (message i) to arr: a string
+ * through text (nothing when empty), an array part by part, null or absent as
+ * nothing. 0, or -1 with err (content of another type, or a part refused).
+ */
+int tr_content_items(json_t *arr, const json_t *content, size_t i, tr_text_fn text, tr_part_fn part, char *err, size_t cap);
 /** A new string "prefix" + random hex (24 digits). */
 json_t *tr_new_id(const char *prefix);
 

@@ -64,32 +64,15 @@ static json_t *part_block(const json_t *part, size_t i, int *skip, char *err, si
     return tr_fail(err, cap, "messages[%zu]: content part type %s cannot be translated", i, type != NULL ? type : "(none)");
 }
 
+static json_t *text_item(const json_t *text)
+{
+    return text_block(json_string_value(text));
+}
+
 /* content (string or parts) appended as blocks to arr */
 static int content_blocks(json_t *arr, const json_t *content, size_t i, char *err, size_t cap)
 {
-    if (json_is_string(content)) {
-        if (json_string_length(content) != 0)
-            json_array_append_new(arr, text_block(json_string_value(content)));
-        return 0;
-    }
-    if (content == NULL || json_is_null(content))
-        return 0;
-    if (!json_is_array(content)) {
-        tr_fail(err, cap, "messages[%zu]: content must be a string or an array", i);
-        return -1;
-    }
-    size_t j;
-    json_t *part;
-    json_array_foreach(content, j, part)
-    {
-        int skip;
-        json_t *b = part_block(part, i, &skip, err, cap);
-        if (b == NULL && !skip)
-            return -1;
-        if (b != NULL)
-            json_array_append_new(arr, b);
-    }
-    return 0;
+    return tr_content_items(arr, content, i, text_item, part_block, err, cap);
 }
 
 static int tool_use_blocks(json_t *arr, const json_t *calls, size_t i, char *err, size_t cap)

@@ -70,31 +70,14 @@ static json_t *content_part(const json_t *part, size_t i, int *skip, char *err, 
     return tr_fail(err, cap, "messages[%zu]: content part type %s cannot be translated", i, type != NULL ? type : "(none)");
 }
 
+static json_t *text_part(const json_t *text)
+{
+    return json_pack("{s:O}", "text", text);
+}
+
 static int content_parts(json_t *arr, const json_t *content, size_t i, char *err, size_t cap)
 {
-    if (json_is_string(content)) {
-        if (json_string_length(content) != 0)
-            json_array_append_new(arr, json_pack("{s:O}", "text", content));
-        return 0;
-    }
-    if (content == NULL || json_is_null(content))
-        return 0;
-    if (!json_is_array(content)) {
-        tr_fail(err, cap, "messages[%zu]: content must be a string or an array", i);
-        return -1;
-    }
-    size_t j;
-    json_t *part;
-    json_array_foreach(content, j, part)
-    {
-        int skip;
-        json_t *p = content_part(part, i, &skip, err, cap);
-        if (p == NULL && !skip)
-            return -1;
-        if (p != NULL)
-            json_array_append_new(arr, p);
-    }
-    return 0;
+    return tr_content_items(arr, content, i, text_part, content_part, err, cap);
 }
 
 /* functionCall parts of an assistant message; names recorded by id for the tool results */

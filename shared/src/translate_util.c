@@ -25,6 +25,33 @@ void *tr_fail(char *err, size_t cap, const char *fmt, ...)
     return NULL;
 }
 
+int tr_content_items(json_t *arr, const json_t *content, size_t i, tr_text_fn text, tr_part_fn part, char *err, size_t cap)
+{
+    if (json_is_string(content)) {
+        if (json_string_length(content) != 0)
+            json_array_append_new(arr, text(content));
+        return 0;
+    }
+    if (content == NULL || json_is_null(content))
+        return 0;
+    if (!json_is_array(content)) {
+        tr_fail(err, cap, "messages[%zu]: content must be a string or an array", i);
+        return -1;
+    }
+    size_t j;
+    json_t *p;
+    json_array_foreach(content, j, p)
+    {
+        int skip = 0;
+        json_t *item = part(p, i, &skip, err, cap);
+        if (item == NULL && !skip)
+            return -1;
+        if (item != NULL)
+            json_array_append_new(arr, item);
+    }
+    return 0;
+}
+
 json_t *tr_get2(const json_t *obj, const char *camel, const char *snake)
 {
     json_t *v = json_object_get(obj, camel);
