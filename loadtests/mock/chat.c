@@ -146,7 +146,7 @@ static const char *mock_chat_validate(json_t *root, int *stream, int *include_us
  */
 static json_t *mock_chat_tool(json_t *root)
 {
-    json_t *tools = json_object_get(root, "tools"), *choice = json_object_get(root, "tool_choice"), *messages, *last, *name;
+    json_t *tools = json_object_get(root, "tools"), *choice = json_object_get(root, "tool_choice"), *name;
     int forced = 0;
 
     if (!json_is_array(tools) || json_array_size(tools) == 0)
@@ -167,9 +167,7 @@ static json_t *mock_chat_tool(json_t *root)
         return NULL;
     if (forced)
         return name;
-    messages = json_object_get(root, "messages");
-    last = json_array_get(messages, json_array_size(messages) - 1);
-    return mock_asks_for_tool(json_object_get(last, "role"), 0, json_object_get(last, "content")) ? name : NULL;
+    return mock_tool_if_asked(name, json_object_get(root, "messages"), 0, "content");
 }
 
 void mock_chat_handle(h2o_req_t *req)

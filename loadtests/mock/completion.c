@@ -147,6 +147,12 @@ static int mock_has_trigger(const char *s, size_t len)
     return 0;
 }
 
+json_t *mock_tool_if_asked(json_t *name, json_t *turns, int role_optional, const char *content_key)
+{
+    json_t *last = json_array_get(turns, json_array_size(turns) - 1);
+    return mock_asks_for_tool(json_object_get(last, "role"), role_optional, json_object_get(last, content_key)) ? name : NULL;
+}
+
 int mock_asks_for_tool(json_t *role, int role_optional, json_t *content)
 {
     size_t i;

@@ -92,6 +92,8 @@ void mock_record_request(h2o_req_t *req, mock_api_t api, const char *key, size_t
  * (a string, or an array of parts/blocks with "text" members) contains "use a tool", in any case.
  */
 int mock_asks_for_tool(json_t *role, int role_optional, json_t *content);
+/** name (borrowed) when the last of turns (messages or contents) asks for a tool (mock_asks_for_tool on its content_key), else NULL */
+json_t *mock_tool_if_asked(json_t *name, json_t *turns, int role_optional, const char *content_key);
 
 /**
  * Creates the completion for a valid request: looks up the behaviour for the key, numbers the answer, and quotes model

@@ -117,7 +117,7 @@ static const char *mock_gemini_validate(json_t *root)
  */
 static json_t *mock_gemini_tool(json_t *root)
 {
-    json_t *tools = json_object_get(root, "tools"), *tool, *decls, *name = NULL, *contents, *last, *allowed,
+    json_t *tools = json_object_get(root, "tools"), *tool, *decls, *name = NULL, *allowed,
            *cfg = mock_get2(mock_get2(root, "toolConfig", "tool_config"), "functionCallingConfig", "function_calling_config"),
            *mode = json_object_get(cfg, "mode");
     size_t i;
@@ -136,9 +136,7 @@ static json_t *mock_gemini_tool(json_t *root)
         allowed = json_array_get(mock_get2(cfg, "allowedFunctionNames", "allowed_function_names"), 0);
         return json_is_string(allowed) && json_string_length(allowed) != 0 ? allowed : name;
     }
-    contents = json_object_get(root, "contents");
-    last = json_array_get(contents, json_array_size(contents) - 1);
-    return mock_asks_for_tool(json_object_get(last, "role"), 1, json_object_get(last, "parts")) ? name : NULL;
+    return mock_tool_if_asked(name, json_object_get(root, "contents"), 1, "parts");
 }
 
 /* The raw value of query parameter name ({NULL, 0} when absent). */
