@@ -231,6 +231,11 @@ int tr_deliver(ah_translate_stream_t *t, const tr_delta_t *d, ah_translate_emit_
 int tr_upstream_error(ah_translate_stream_t *t, int status, const char *message, ah_translate_emit_cb emit, void *ud);
 /** Records a malformed-event message and returns -1. */
 int tr_stream_fail(ah_translate_stream_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/** Decodes one upstream event (a JSON object) with decode. */
+typedef int (*tr_event_decoder)(ah_translate_stream_t *t, const json_t *v, ah_translate_emit_cb emit, void *ud);
+/** Parses data[0..len) as a JSON object and hands it to decode; a malformed one fails the stream ("upstream <what> is ..."). */
+int tr_stream_decode_object(ah_translate_stream_t *t, const char *data, size_t len, const char *what, tr_event_decoder decode,
+                            ah_translate_emit_cb emit, void *ud);
 /** Emits one client event: "event: name\n" (name may be NULL) and data as JSON (v is borrowed). */
 int tr_emit_json(ah_translate_stream_t *t, const char *name, const json_t *v, ah_translate_emit_cb emit, void *ud);
 /** Sets t->id from an upstream id (if t has none yet). */

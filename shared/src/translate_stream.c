@@ -88,6 +88,18 @@ int tr_stream_fail(ah_translate_stream_t *t, const char *fmt, ...)
     return -1;
 }
 
+int tr_stream_decode_object(ah_translate_stream_t *t, const char *data, size_t len, const char *what, tr_event_decoder decode,
+                            ah_translate_emit_cb emit, void *ud)
+{
+    json_error_t jerr;
+    json_t *v = json_loadb(data, len, 0, &jerr);
+    if (v == NULL)
+        return tr_stream_fail(t, "upstream %s is not valid JSON: %s", what, jerr.text);
+    int rc = json_is_object(v) ? decode(t, v, emit, ud) : tr_stream_fail(t, "upstream %s is not a JSON object", what);
+    json_decref(v);
+    return rc;
+}
+
 void tr_stream_set_id(ah_translate_stream_t *t, const char *id)
 {
     if (t->id == NULL && id != NULL && *id != '\0')

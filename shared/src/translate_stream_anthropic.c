@@ -169,13 +169,7 @@ static int decode(ah_translate_stream_t *t, const json_t *v, ah_translate_emit_c
 
 int tr_dec_anthropic(ah_translate_stream_t *t, const char *data, size_t len, ah_translate_emit_cb emit, void *ud)
 {
-    json_error_t jerr;
-    json_t *v = json_loadb(data, len, 0, &jerr);
-    if (v == NULL)
-        return tr_stream_fail(t, "upstream event is not valid JSON: %s", jerr.text);
-    int rc = json_is_object(v) ? decode(t, v, emit, ud) : tr_stream_fail(t, "upstream event is not a JSON object");
-    json_decref(v);
-    return rc;
+    return tr_stream_decode_object(t, data, len, "event", decode, emit, ud);
 }
 
 static int send_event(ah_translate_stream_t *t, const char *name, json_t *v, ah_translate_emit_cb emit, void *ud)
