@@ -132,10 +132,15 @@ static void on_watchdog(ah_timer_t *t)
 /* a call went out on r->ac */
 static void note_sent(ah_redis_t *r)
 {
-    if (r->awaiting++ == 0)
+    if (r->awaiting++ == 0) {
+        /* idle until now: the watchdog counts from this call, so it comes due after this call's deadline (a
+         * watchdog still armed from earlier traffic would come due first and could drop the connection before
+         * the call is counted as timed out) */
         r->last_progress = h2o_now(r->loop);
-    if (!ah_timer_is_armed(&r->watchdog))
         ah_timer_start(r->timers, &r->watchdog, (uint64_t)r->timeout_ms + 1, on_watchdog);
+    } else if (!ah_timer_is_armed(&r->watchdog)) {
+        ah_timer_start(r->timers, &r->watchdog, (uint64_t)r->timeout_ms + 1, on_watchdog);
+    }
 }
 
 /* a call's reply (or, when got_reply is 0, its NULL at disconnection) came back from r->ac */
