@@ -140,7 +140,9 @@ static void settle(ah_relay_t *r, const char *outcome, int64_t upstream_latency)
                           "attempts", attempts, "latency_ms", latency, "first_byte_ms", first_byte, "cached_tokens", cached,
                           "estimated", r->usage_estimated ? "1" : "0", "error", r->error, "client_ip", r->client_ip};
     int argc = (int)(sizeof(argv) / sizeof(argv[0]));
-    if (ah_redis_script(r->w->redis, AH_SCRIPT_SETTLE, 1, argc, argv, NULL, NULL, NULL) == 0)
+    if (strcmp(outcome, "released") == 0)
+        ah_settle_queue_send_idempotent(r->w, 1, argc, argv); /* harmless twice: resent if the connection goes first */
+    else if (ah_redis_script(r->w->redis, AH_SCRIPT_SETTLE, 1, argc, argv, NULL, NULL, NULL) == 0)
         ++r->w->metrics.relay_redis_calls;
     else
         ah_settle_queue_push(r->w, 1, argc, argv); /* never sent: sent when Redis is back */

@@ -48,21 +48,22 @@ static queued_t *entry_new(int nkeys, int argc, const char **argv)
     return q;
 }
 
-int ah_settle_queue_push(ah_worker_t *w, int nkeys, int argc, const char **argv)
+/* appends q (owned by the queue from here on; freed when full) */
+static int push_entry(ah_worker_t *w, queued_t *q)
 {
-    if (w->settle_queue == NULL && (w->settle_queue = calloc(1, sizeof(*w->settle_queue))) == NULL)
+    if (w->settle_queue == NULL && (w->settle_queue = calloc(1, sizeof(*w->settle_queue))) == NULL) {
+        free(q);
         return -1;
+    }
     struct st_ah_settle_queue_t *sq = w->settle_queue;
     if (sq->len >= AH_SETTLE_QUEUE_MAX) {
         if (!sq->warned)
             ah_log(AH_LOG_WARN, "relay", "worker %d: %d settlements wait for Redis; dropping more (the sweep refunds their holds)",
                    w->index, AH_SETTLE_QUEUE_MAX);
         sq->warned = 1;
+        free(q);
         return -1;
     }
-    queued_t *q = entry_new(nkeys, argc, argv);
-    if (q == NULL)
-        return -1;
     if (sq->tail != NULL)
         sq->tail->next = q;
     else
@@ -71,6 +72,46 @@ int ah_settle_queue_push(ah_worker_t *w, int nkeys, int argc, const char **argv)
     ++sq->len;
     __atomic_store_n(&w->settle_waiting, sq->len, __ATOMIC_RELAXED);
     return 0;
+}
+
+int ah_settle_queue_push(ah_worker_t *w, int nkeys, int argc, const char **argv)
+{
+    queued_t *q = entry_new(nkeys, argc, argv);
+    return q != NULL ? push_entry(w, q) : -1;
+}
+
+typedef struct st_idempotent_t {
+    ah_worker_t *w;
+    queued_t *q;
+} idempotent_t;
+
+static void on_idempotent_reply(void *ud, redisReply *reply, const char *err)
+{
+    (void)reply;
+    idempotent_t *x = ud;
+    /* the connection went before the reply: it may not have run; send it again after the reconnect */
+    if (err != NULL && strcmp(err, "redis connection lost") == 0)
+        push_entry(x->w, x->q);
+    else
+        free(x->q);
+    free(x);
+}
+
+int ah_settle_queue_send_idempotent(ah_worker_t *w, int nkeys, int argc, const char **argv)
+{
+    idempotent_t *x = malloc(sizeof(*x));
+    if (x == NULL)
+        return ah_settle_queue_push(w, nkeys, argc, argv);
+    *x = (idempotent_t){.w = w, .q = entry_new(nkeys, argc, argv)};
+    if (x->q == NULL) {
+        free(x);
+        return ah_settle_queue_push(w, nkeys, argc, argv);
+    }
+    if (ah_redis_script(w->redis, AH_SCRIPT_SETTLE, nkeys, argc, argv, NULL, on_idempotent_reply, x) == 0)
+        return 0;
+    queued_t *q = x->q;
+    free(x);
+    return push_entry(w, q);
 }
 
 void ah_settle_queue_flush(ah_worker_t *w)

@@ -17,6 +17,13 @@ struct st_ah_worker_t;
 
 /** copies argv (keys first, as for ah_redis_script) into the worker's queue; -1 when full or out of memory */
 int ah_settle_queue_push(struct st_ah_worker_t *w, int nkeys, int argc, const char **argv);
+/**
+ * Sends an idempotent settle call (one that changes nothing when run twice,
+ * such as outcome "released") so that it is not lost with the connection: if
+ * the connection goes before its reply, it is queued again (it may or may not
+ * have run; running it again is harmless). -1 when it could not be sent or queued.
+ */
+int ah_settle_queue_send_idempotent(struct st_ah_worker_t *w, int nkeys, int argc, const char **argv);
 /** sends what waits, oldest first, while the connection takes calls; what it cannot send stays */
 void ah_settle_queue_flush(struct st_ah_worker_t *w);
 /** settlements waiting (for /metrics and tests) */
