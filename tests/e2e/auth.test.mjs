@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { Browser, signIn, startSignInStack } from '../lib/idp.mjs';
-import { sleep } from '../lib/stack.mjs';
+import { sleep, waitFor } from '../lib/stack.mjs';
 
 let env;
 let A; // node A's public URL
@@ -429,8 +429,12 @@ test('a session\'s write is in the audit log with its actor, role and how it got
   const b = await signedIn('otto');
   const ch = await call(b, A, 'POST', '/api/channels', { name: `aud-${Date.now()}`, type: 'openai', base_url: 'https://api.openai.com/v1', models: ['gpt-4o'] });
   assert.equal(ch.status, 201, JSON.stringify(ch.body));
-  const log = await call(b, A, 'GET', `/api/audit?target=${ch.body.id}`);
-  assert.equal(log.status, 200);
+  // the audit entry is written after the response (not waited for), possibly from another worker's connection
+  let log;
+  await waitFor(async () => {
+    log = await call(b, A, 'GET', `/api/audit?target=${ch.body.id}`);
+    return log.status === 200 && log.body.data.length !== 0;
+  }, { what: 'the audit entry of the write' });
   assert.equal(log.body.data.length, 1);
   const e = log.body.data[0];
   assert.equal(e.actor, 'otto@example.com');
